@@ -1,0 +1,199 @@
+"""The dataset contract: declare where the data comes from, parse the original files.
+
+A dataset module subclasses `Dataset`, fills in the class attributes, and implements
+
+* `units(root)` — the independent parse units (usually one per subject) with the
+  source files each one reads, found by walking the folder (a partial download with
+  only some subjects is normal and loads what is there);
+* `parse_unit(root, unit)` — read those original files into `Recording` objects.
+
+`Dataset.load()` adds subject filtering, the parsed-recording cache and progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from myoshift.datasets import cache
+from myoshift.datasets.paths import resolve_cache_dir, resolve_data_dir
+from myoshift.errors import ConfigError, DataNotFoundError
+from myoshift.progress import progress
+from myoshift.recording import Recording, RecordingSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independently parsed piece of a dataset (usually one subject)."""
+
+    key: str
+    subject: Any
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Download:
+    """A public archive of the dataset: where it is and what it must hash to."""
+
+    url: str
+    sha256: str | None
+    filename: str | None = None
+    extract: bool = True
+
+
+class Dataset(ABC):
+    """Base class of every dataset loader. See the module docstring."""
+
+    name: ClassVar[str]
+    folder: ClassVar[str]
+    description: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    licence: ClassVar[str] = ""
+    url: ClassVar[str] = ""
+    fs: ClassVar[float]
+    n_channels: ClassVar[int]
+    class_names: ClassVar[tuple[str, ...]] = ()
+    downloads: ClassVar[tuple[Download, ...]] = ()
+    parser_version: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self.cache_dir = resolve_cache_dir(cache_dir)
+        self.use_cache = use_cache
+
+    # -- location ---------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        """The dataset's folder; raises `DataNotFoundError` saying how to get it."""
+        root = self.data_dir / self.folder
+        if not root.is_dir():
+            how = f"Download it from {self.url}" if self.url else "See the dataset's documentation"
+            if self.downloads:
+                how += f" or run `myoshift datasets download {self.name}`"
+            raise DataNotFoundError(
+                f"dataset {self.name!r} not found: looked for folder {root} "
+                f"(data dir from --data-dir / data_dir=, else $MYOSHIFT_DATA, else the user "
+                f"cache). {how} and put it there as {self.folder}/."
+            )
+        return root
+
+    def found(self) -> bool:
+        return (self.data_dir / self.folder).is_dir()
+
+    # -- to implement -----------------------------------------------------------------
+    @abstractmethod
+    def units(self, root: Path) -> list[Unit]:
+        """The parse units present under ``root``, sorted."""
+
+    @abstractmethod
+    def parse_unit(self, root: Path, unit: Unit) -> list[Recording]:
+        """Parse one unit's original files."""
+
+    # -- loading ----------------------------------------------------------------------
+    def subjects(self) -> list[Any]:
+        """Subjects present locally."""
+        return sorted({u.subject for u in self.units(self.root)})
+
+    def load(
+        self, subjects: Iterable[Any] | None = None, show_progress: bool = True
+    ) -> RecordingSet:
+        """Load (from cache when valid) the recordings of ``subjects`` (default: all)."""
+        root = self.root
+        units = self.units(root)
+        if not units:
+            raise DataNotFoundError(f"dataset {self.name!r}: no recordings found under {root}")
+        if subjects is not None:
+            wanted = list(subjects)
+            present = {u.subject for u in units}
+            missing = [s for s in wanted if s not in present]
+            if missing:
+                raise DataNotFoundError(
+                    f"dataset {self.name!r}: subject(s) {missing} not found under {root}; "
+                    f"present: {sorted(present)}"
+                )
+            units = [u for u in units if u.subject in wanted]
+        recs: list[Recording] = []
+        for unit in progress(units, f"loading {self.name}", enabled=show_progress):
+            recs.extend(self._load_unit(root, unit))
+        return RecordingSet(recs)
+
+    def _load_unit(self, root: Path, unit: Unit) -> list[Recording]:
+        if not self.use_cache:
+            return self.parse_unit(root, unit)
+        key = cache.source_key(self.name, self.parser_version, unit.files, root)
+        path = self.cache_dir / self.name / f"{_safe(unit.key)}-{key}.npz"
+        if path.exists():
+            try:
+                return cache.load(path)
+            except Exception as exc:
+                log.warning("cache entry %s unreadable (%s); re-parsing", path, exc)
+                path.unlink(missing_ok=True)
+        recs = self.parse_unit(root, unit)
+        try:
+            for stale in path.parent.glob(f"{_safe(unit.key)}-*.npz"):
+                stale.unlink(missing_ok=True)
+            cache.save(path, recs)
+        except OSError as exc:
+            log.warning("could not write cache %s: %s", path, exc)
+        return recs
+
+    @classmethod
+    def info(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name,
+            "folder": cls.folder,
+            "description": cls.description,
+            "citation": cls.citation,
+            "licence": cls.licence,
+            "url": cls.url,
+            "fs": cls.fs,
+            "n_channels": cls.n_channels,
+            "classes": list(cls.class_names),
+        }
+
+
+def _safe(key: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+
+
+_REGISTRY: dict[str, type[Dataset]] = {}
+
+
+def register_dataset(cls: type[Dataset]) -> type[Dataset]:
+    """Class decorator adding a dataset to the registry under ``cls.name``."""
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ConfigError(f"dataset name {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def dataset_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_dataset(name: str, **kwargs: Any) -> Dataset:
+    """Instantiate a registered dataset by name (kwargs: data_dir, cache_dir, ...)."""
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown dataset {name!r}; valid names: {', '.join(dataset_names())}"
+        ) from None
+    return cls(**kwargs)
+
+
+def load_dataset(name: str, subjects: Sequence[Any] | None = None, **kwargs: Any) -> RecordingSet:
+    """Shortcut: ``get_dataset(name, **kwargs).load(subjects)``."""
+    return get_dataset(name, **kwargs).load(subjects)

@@ -1,0 +1,1 @@
+"""myoshift.evaluation layer."""

@@ -1,0 +1,1 @@
+"""myoshift.learn layer."""

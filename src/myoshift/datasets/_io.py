@@ -1,0 +1,212 @@
+"""Small readers for the numeric files of the public datasets, with validation.
+
+Every reader raises `DataFormatError` naming the file and the problem (empty file,
+truncated binary, wrong number of columns, a token that is not a number, NaN/Inf), so
+that dataset modules never let a bare ``ValueError`` from NumPy reach the user.
+
+Functions
+---------
+read_numeric_text(path, n_columns, delimiter=",", ...)
+    Delimited text of numbers (CSV/TSV/space separated), one sample per line.
+read_int16_dat(path, n_channels)
+    Raw little-endian int16 samples, channel-interleaved.
+check_finite(array, path)
+    Raise if an array holds NaN or Inf.
+parse_name(path, pattern)
+    Match a file name against a regular expression and return its named groups.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from myoshift.errors import DataFormatError
+
+__all__ = ["check_finite", "parse_name", "read_int16_dat", "read_numeric_text"]
+
+PathLike = str | os.PathLike[str]
+
+
+def check_finite(array: np.ndarray, path: PathLike, what: str = "values") -> None:
+    """Raise `DataFormatError` naming ``path`` if ``array`` holds NaN or Inf.
+
+    Parameters
+    ----------
+    array : ndarray
+        Numeric array (any shape). Integer arrays are always finite.
+    path : str or path-like
+        File the array was read from, named in the message.
+    what : str
+        Name of the quantity, used in the message (e.g. ``"EMG samples"``).
+    """
+    arr = np.asarray(array)
+    if not np.issubdtype(arr.dtype, np.floating):
+        return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = np.argwhere(bad)[0]
+        if arr.ndim == 2:
+            where = f"row {int(first[0]) + 1}, column {int(first[1]) + 1}"
+        else:
+            where = "index (" + ", ".join(str(int(i)) for i in first) + ")"
+        raise DataFormatError(
+            Path(path),
+            f"{int(bad.sum())} non-finite {what} (NaN/Inf), first at {where}; "
+            "expected finite numbers",
+        )
+
+
+def read_numeric_text(
+    path: PathLike,
+    n_columns: int | None,
+    delimiter: str | None = ",",
+    *,
+    skip_header: int = 0,
+    strip: str = "",
+    dtype: Any = np.float64,
+    allow_nonfinite: bool = False,
+) -> np.ndarray:
+    """Read a delimited text file of numbers into a ``(n_rows, n_columns)`` array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    n_columns : int or None
+        Expected number of columns on every line; ``None`` accepts any count as long as
+        it is the same on every line.
+    delimiter : str or None
+        Field separator (``","``, ``"\\t"``); ``None`` splits on any whitespace.
+    skip_header : int
+        Number of leading lines to skip (e.g. 1 for a header row).
+    strip : str
+        Characters removed from the text before parsing, e.g. ``"()"`` for tuple-like
+        lines such as ``(0.62, -0.01, -0.15, 0.77)``.
+    dtype : numpy dtype
+        Dtype of the result (float64 by default).
+    allow_nonfinite : bool
+        If False (default) NaN or Inf values raise.
+
+    Returns
+    -------
+    ndarray, shape (n_rows, n_columns)
+
+    Raises
+    ------
+    DataFormatError
+        If the file is empty, has a line with another number of fields, a token that
+        is not a number, the wrong number of columns, or (unless allowed) NaN/Inf.
+    DataNotFoundError
+        Never; a missing file raises the usual ``FileNotFoundError``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, f"not a text file ({exc.reason} at byte {exc.start})") from None
+    if strip:
+        text = text.translate({ord(c): None for c in strip})
+    if not text.strip():
+        raise DataFormatError(path, "empty file; expected rows of numbers")
+    try:
+        arr = np.loadtxt(
+            io.StringIO(text),
+            delimiter=delimiter,
+            skiprows=skip_header,
+            dtype=dtype,
+            ndmin=2,
+            comments=None,
+        )
+    except ValueError as exc:
+        raise DataFormatError(
+            path, _locate_problem(text, delimiter, skip_header, n_columns, dtype, str(exc))
+        ) from None
+    if arr.shape[0] == 0:
+        raise DataFormatError(path, "no data rows; expected rows of numbers")
+    if n_columns is not None and arr.shape[1] != n_columns:
+        raise DataFormatError(path, f"{arr.shape[1]} columns per line, expected {n_columns}")
+    if not allow_nonfinite:
+        check_finite(arr, path)
+    return arr
+
+
+def _locate_problem(
+    text: str,
+    delimiter: str | None,
+    skip_header: int,
+    n_columns: int | None,
+    dtype: Any,
+    fallback: str,
+) -> str:
+    """Describe the first bad line (1-based line number) after a failed fast parse."""
+    width = n_columns
+    for lineno, line in enumerate(text.splitlines()[skip_header:], start=skip_header + 1):
+        if not line.strip():
+            continue
+        fields = line.split(delimiter)
+        if width is None:
+            width = len(fields)
+        if len(fields) != width:
+            return f"line {lineno} has {len(fields)} fields, expected {width}"
+        for col, tok in enumerate(fields, start=1):
+            try:
+                np.asarray(tok.strip(), dtype=np.float64).astype(dtype)
+            except ValueError:
+                return f"line {lineno}, column {col}: {tok.strip()!r} is not a number"
+    return f"unparseable numeric text ({fallback})"
+
+
+def read_int16_dat(path: PathLike, n_channels: int) -> np.ndarray:
+    """Read raw little-endian int16 samples into a ``(n_samples, n_channels)`` array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.dat`` file, samples channel-interleaved (sample 0 of every channel, then
+        sample 1, ...).
+    n_channels : int
+        Number of interleaved channels.
+
+    Returns
+    -------
+    ndarray of int16, shape (n_samples, n_channels)
+
+    Raises
+    ------
+    DataFormatError
+        If the file is empty or its size is not a whole number of samples (truncated).
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    frame = 2 * n_channels
+    if len(raw) == 0:
+        raise DataFormatError(path, "empty file; expected int16 samples")
+    if len(raw) % frame:
+        raise DataFormatError(
+            path,
+            f"truncated or corrupt: {len(raw)} bytes is not a whole number of "
+            f"{n_channels}-channel int16 frames ({frame} bytes each)",
+        )
+    return np.frombuffer(raw, dtype="<i2").reshape(-1, n_channels)
+
+
+def parse_name(path: PathLike, pattern: str | re.Pattern[str]) -> dict[str, str]:
+    """Match a file's name (not its folder) against ``pattern`` and return the groups.
+
+    Raises
+    ------
+    DataFormatError
+        If the name does not match, naming the file and the expected pattern.
+    """
+    path = Path(path)
+    rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+    m = rx.fullmatch(path.name)
+    if m is None:
+        raise DataFormatError(path, f"file name does not match the expected pattern {rx.pattern!r}")
+    return m.groupdict()

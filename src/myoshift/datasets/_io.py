@@ -14,6 +14,8 @@ check_finite(array, path)
     Raise if an array holds NaN or Inf.
 parse_name(path, pattern)
     Match a file name against a regular expression and return its named groups.
+read_mat(path, variables, optional=())
+    Variables of a MATLAB v4/v5/v7 ``.mat`` file (not v7.3/HDF5), checked present.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,7 @@ import numpy as np
 
 from myoshift.errors import DataFormatError
 
-__all__ = ["check_finite", "parse_name", "read_int16_dat", "read_numeric_text"]
+__all__ = ["check_finite", "parse_name", "read_int16_dat", "read_mat", "read_numeric_text"]
 
 PathLike = str | os.PathLike[str]
 
@@ -210,3 +213,67 @@ def parse_name(path: PathLike, pattern: str | re.Pattern[str]) -> dict[str, str]
     if m is None:
         raise DataFormatError(path, f"file name does not match the expected pattern {rx.pattern!r}")
     return m.groupdict()
+
+
+def read_mat(
+    path: PathLike,
+    variables: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    simplify_cells: bool = False,
+) -> dict[str, Any]:
+    """Read named variables of a MATLAB ``.mat`` file (format v4, v5 or v7; not v7.3).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.mat`` file.
+    variables : sequence of str
+        Variables that must be present.
+    optional : sequence of str
+        Variables returned when present and silently absent otherwise.
+    simplify_cells : bool
+        Passed to `scipy.io.loadmat`: structs become dicts, 1x1 arrays scalars.
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` for every required and every present optional variable.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is empty, truncated, corrupt, not a MAT-file, a v7.3 (HDF5) file,
+        or lacks a required variable (the message lists the variables it has).
+    """
+    import scipy.io
+
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise DataFormatError(path, "empty file; expected a MATLAB .mat file")
+    wanted = [*variables, *optional]
+    try:
+        data = scipy.io.loadmat(
+            path,
+            variable_names=wanted,
+            simplify_cells=simplify_cells,
+            verify_compressed_data_integrity=True,
+        )
+    except NotImplementedError:
+        raise DataFormatError(
+            path, "MATLAB v7.3 (HDF5) files are not supported; re-save it with save(..., '-v7')"
+        ) from None
+    except Exception as exc:  # scipy raises many types on corrupt input
+        raise DataFormatError(
+            path, f"truncated or corrupt MATLAB file ({type(exc).__name__}: {exc})"
+        ) from None
+    missing = [v for v in variables if v not in data]
+    if missing:
+        try:
+            present = sorted(name for name, _, _ in scipy.io.whosmat(path))
+        except Exception:  # pragma: no cover - file already read once
+            present = []
+        raise DataFormatError(
+            path, f"missing variable(s) {missing}; the file has {present or 'none'}"
+        )
+    return {k: data[k] for k in wanted if k in data}

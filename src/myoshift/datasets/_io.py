@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from myoshift.errors import DataFormatError
 
@@ -109,34 +110,50 @@ def read_numeric_text(
         Never; a missing file raises the usual ``FileNotFoundError``.
     """
     path = Path(path)
+    text: str | None = None
+    if strip:
+        text = _read_text(path).translate({ord(c): None for c in strip})
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
+        frame = pd.read_csv(
+            path if text is None else io.StringIO(text),
+            header=None,
+            sep=r"\s+" if delimiter is None else delimiter,
+            skiprows=skip_header,
+            dtype=np.float64,
+            engine="c",
+            encoding="utf-8",
+            skip_blank_lines=True,
+        )
     except UnicodeDecodeError as exc:
         raise DataFormatError(path, f"not a text file ({exc.reason} at byte {exc.start})") from None
-    if strip:
-        text = text.translate({ord(c): None for c in strip})
-    if not text.strip():
-        raise DataFormatError(path, "empty file; expected rows of numbers")
-    try:
-        arr = np.loadtxt(
-            io.StringIO(text),
-            delimiter=delimiter,
-            skiprows=skip_header,
-            dtype=dtype,
-            ndmin=2,
-            comments=None,
-        )
-    except ValueError as exc:
+    except pd.errors.EmptyDataError:
+        raise DataFormatError(path, "empty file; expected rows of numbers") from None
+    except ValueError as exc:  # includes pandas' ParserError (ragged rows)
+        text = _read_text(path) if text is None else text
         raise DataFormatError(
-            path, _locate_problem(text, delimiter, skip_header, n_columns, dtype, str(exc))
+            path, _locate_problem(text, delimiter, skip_header, n_columns, str(exc))
         ) from None
+    arr = frame.to_numpy(dtype=np.float64)
     if arr.shape[0] == 0:
         raise DataFormatError(path, "no data rows; expected rows of numbers")
+    if np.isnan(arr).any():
+        # pandas pads short rows with NaN: tell a ragged file from a real NaN token
+        text = _read_text(path) if text is None else text
+        problem = _locate_problem(text, delimiter, skip_header, n_columns, "")
+        if problem:
+            raise DataFormatError(path, problem)
     if n_columns is not None and arr.shape[1] != n_columns:
         raise DataFormatError(path, f"{arr.shape[1]} columns per line, expected {n_columns}")
     if not allow_nonfinite:
         check_finite(arr, path)
-    return arr
+    return arr.astype(dtype, copy=False)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, f"not a text file ({exc.reason} at byte {exc.start})") from None
 
 
 def _locate_problem(
@@ -144,10 +161,12 @@ def _locate_problem(
     delimiter: str | None,
     skip_header: int,
     n_columns: int | None,
-    dtype: Any,
     fallback: str,
 ) -> str:
-    """Describe the first bad line (1-based line number) after a failed fast parse."""
+    """Describe the first bad line (1-based line number) after a failed fast parse.
+
+    Returns ``""`` when no line is malformed and ``fallback`` is empty.
+    """
     width = n_columns
     for lineno, line in enumerate(text.splitlines()[skip_header:], start=skip_header + 1):
         if not line.strip():
@@ -159,10 +178,10 @@ def _locate_problem(
             return f"line {lineno} has {len(fields)} fields, expected {width}"
         for col, tok in enumerate(fields, start=1):
             try:
-                np.asarray(tok.strip(), dtype=np.float64).astype(dtype)
+                float(tok)
             except ValueError:
                 return f"line {lineno}, column {col}: {tok.strip()!r} is not a number"
-    return f"unparseable numeric text ({fallback})"
+    return f"unparseable numeric text ({fallback})" if fallback else ""
 
 
 def read_int16_dat(path: PathLike, n_channels: int) -> np.ndarray:

@@ -1,5 +1,85 @@
 """Signal processing (pure NumPy/SciPy, no torch): windows, filters, features, images."""
 
+from myoshift.signal.augment import (
+    Augmenter,
+    add_noise_snr,
+    channel_dropout,
+    mixup,
+    rotate_electrodes,
+    scale_magnitude,
+    time_shift,
+    time_warp,
+    translate_electrodes,
+)
+from myoshift.signal.filters import (
+    CausalFilter,
+    bandpass,
+    design_filter,
+    envelope_lowpass,
+    envelope_rms,
+    filter_recording,
+    highpass,
+    lowpass,
+    notch,
+    rectify,
+    resample,
+    resample_array,
+    resample_recording,
+)
+from myoshift.signal.layouts import (
+    from_image,
+    reshape_channels,
+    rotate_ring,
+    to_image,
+    translate_grid,
+)
+from myoshift.signal.normalize import ChannelScaler, PerSubjectScaler, fit_per_subject
+from myoshift.signal.spectral import cepstral, cepstral_coefficients, log_spectrogram
+from myoshift.signal.wavelet import cwt_image, wavelet_packet_image
 from myoshift.signal.windows import Windows, make_windows, ms_to_samples
 
-__all__ = ["Windows", "make_windows", "ms_to_samples"]
+__all__ = [
+    "Windows",
+    "make_windows",
+    "ms_to_samples",
+    # filters
+    "CausalFilter",
+    "bandpass",
+    "design_filter",
+    "envelope_lowpass",
+    "envelope_rms",
+    "filter_recording",
+    "highpass",
+    "lowpass",
+    "notch",
+    "rectify",
+    "resample",
+    "resample_array",
+    "resample_recording",
+    # normalisation
+    "ChannelScaler",
+    "PerSubjectScaler",
+    "fit_per_subject",
+    # layouts
+    "from_image",
+    "reshape_channels",
+    "rotate_ring",
+    "to_image",
+    "translate_grid",
+    # time-frequency
+    "cepstral",
+    "cepstral_coefficients",
+    "log_spectrogram",
+    "cwt_image",
+    "wavelet_packet_image",
+    # augmentation
+    "Augmenter",
+    "add_noise_snr",
+    "channel_dropout",
+    "mixup",
+    "rotate_electrodes",
+    "scale_magnitude",
+    "time_shift",
+    "time_warp",
+    "translate_electrodes",
+]

@@ -35,6 +35,8 @@ from myoshift.errors import DataFormatError
 __all__ = ["check_finite", "parse_name", "read_int16_dat", "read_mat", "read_numeric_text"]
 
 PathLike = str | os.PathLike[str]
+#: Files up to this size (bytes) are parsed with NumPy, larger ones with pandas.
+_SMALL_FILE = 64 * 1024
 
 
 def check_finite(array: np.ndarray, path: PathLike, what: str = "values") -> None:
@@ -111,8 +113,49 @@ def read_numeric_text(
     """
     path = Path(path)
     text: str | None = None
-    if strip:
-        text = _read_text(path).translate({ord(c): None for c in strip})
+    if strip or path.stat().st_size <= _SMALL_FILE:
+        text = _read_text(path)
+        if strip:
+            text = text.translate({ord(c): None for c in strip})
+    if text is not None and len(text) <= _SMALL_FILE:
+        arr = _parse_small(path, text, delimiter, skip_header, n_columns)
+    else:
+        arr = _parse_large(path, text, delimiter, skip_header, n_columns)
+    if n_columns is not None and arr.shape[1] != n_columns:
+        raise DataFormatError(path, f"{arr.shape[1]} columns per line, expected {n_columns}")
+    if not allow_nonfinite:
+        check_finite(arr, path)
+    return arr.astype(dtype, copy=False)
+
+
+def _parse_small(
+    path: Path, text: str, delimiter: str | None, skip_header: int, n_columns: int | None
+) -> np.ndarray:
+    """NumPy's reader: less overhead per call than pandas on small files."""
+    if not text.strip():
+        raise DataFormatError(path, "empty file; expected rows of numbers")
+    try:
+        arr = np.loadtxt(
+            io.StringIO(text),
+            delimiter=delimiter,
+            skiprows=skip_header,
+            dtype=np.float64,
+            ndmin=2,
+            comments=None,
+        )
+    except ValueError as exc:
+        raise DataFormatError(
+            path, _locate_problem(text, delimiter, skip_header, n_columns, str(exc))
+        ) from None
+    if arr.shape[0] == 0:
+        raise DataFormatError(path, "no data rows; expected rows of numbers")
+    return arr
+
+
+def _parse_large(
+    path: Path, text: str | None, delimiter: str | None, skip_header: int, n_columns: int | None
+) -> np.ndarray:
+    """pandas' C reader: about twice as fast as NumPy's on large files."""
     try:
         frame = pd.read_csv(
             path if text is None else io.StringIO(text),
@@ -142,11 +185,7 @@ def read_numeric_text(
         problem = _locate_problem(text, delimiter, skip_header, n_columns, "")
         if problem:
             raise DataFormatError(path, problem)
-    if n_columns is not None and arr.shape[1] != n_columns:
-        raise DataFormatError(path, f"{arr.shape[1]} columns per line, expected {n_columns}")
-    if not allow_nonfinite:
-        check_finite(arr, path)
-    return arr.astype(dtype, copy=False)
+    return arr
 
 
 def _read_text(path: Path) -> str:

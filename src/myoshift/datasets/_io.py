@@ -12,6 +12,8 @@ read_int16_dat(path, n_channels)
     Raw little-endian int16 samples, channel-interleaved.
 check_finite(array, path)
     Raise if an array holds NaN or Inf.
+natural_key(path)
+    Sort key ordering the numbers in file names by value.
 parse_name(path, pattern)
     Match a file name against a regular expression and return its named groups.
 read_mat(path, variables, optional=())
@@ -32,7 +34,14 @@ import pandas as pd
 
 from myoshift.errors import DataFormatError
 
-__all__ = ["check_finite", "parse_name", "read_int16_dat", "read_mat", "read_numeric_text"]
+__all__ = [
+    "check_finite",
+    "natural_key",
+    "parse_name",
+    "read_int16_dat",
+    "read_mat",
+    "read_numeric_text",
+]
 
 PathLike = str | os.PathLike[str]
 #: Files up to this size (bytes) are parsed with NumPy, larger ones with pandas.
@@ -255,6 +264,12 @@ def read_int16_dat(path: PathLike, n_channels: int) -> np.ndarray:
             f"{n_channels}-channel int16 frames ({frame} bytes each)",
         )
     return np.frombuffer(raw, dtype="<i2").reshape(-1, n_channels)
+
+
+def natural_key(path: PathLike) -> tuple[Any, ...]:
+    """Sort key ordering numbers in a file name by value (``C_2`` before ``C_10``)."""
+    name = Path(path).name
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
 
 
 def parse_name(path: PathLike, pattern: str | re.Pattern[str]) -> dict[str, str]:

@@ -122,6 +122,14 @@ def _check_compatible(recordings: Sequence[Recording]) -> None:
         raise ConfigError(f"recordings have different channel counts {sorted(ch)}")
 
 
+def _meta_repetition(rec: Recording) -> int:
+    """A whole-recording ``repetition`` from metadata (0 when absent or not an integer)."""
+    try:
+        return int(rec.meta.get("repetition") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def make_windows(
     recordings: Recording | Iterable[Recording],
     window_ms: float,
@@ -164,7 +172,7 @@ def make_windows(
         rep = (
             window_codes(r.repetition, starts, window, "majority")
             if r.repetition is not None
-            else np.zeros(len(starts), dtype=np.int64)
+            else np.full(len(starts), _meta_repetition(r), dtype=np.int64)
         )
         keep = y != UNLABELLED if drop_unlabelled else np.ones(len(y), dtype=bool)
         if not keep.any():

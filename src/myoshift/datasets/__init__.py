@@ -9,6 +9,7 @@ from myoshift.datasets.base import (
     load_dataset,
     register_dataset,
 )
+from myoshift.datasets.folder import FolderDataset
 
 # Dataset modules register themselves on import.
 from myoshift.datasets import _builtin  # noqa: F401  isort: skip
@@ -16,6 +17,7 @@ from myoshift.datasets import _builtin  # noqa: F401  isort: skip
 __all__ = [
     "Dataset",
     "Download",
+    "FolderDataset",
     "Unit",
     "dataset_names",
     "get_dataset",

@@ -153,7 +153,8 @@ class UCIGestures(Dataset):
     )
     licence = "CC BY 4.0"
     url = "https://archive.ics.uci.edu/dataset/481/emg+data+for+gestures"
-    # The UCI archive unpacks to EMG_data_for_gestures-master/NN/...; no published checksum.
+    # The UCI zip holds the subject folders under one top-level folder (stripped on
+    # extraction); UCI publishes no checksum, so none is pinned.
     downloads = (
         Download(
             url="https://archive.ics.uci.edu/static/public/481/emg+data+for+gestures.zip",

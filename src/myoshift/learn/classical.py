@@ -1,0 +1,284 @@
+"""Classical pipelines: hand-crafted features -> standard scaling -> scikit-learn model.
+
+`FeatureTransformer` wraps `myoshift.signal.extract_features` as a stateless
+scikit-learn transformer; `ClassicalClassifier` chains it with a `StandardScaler` and
+LDA, SVM, random forest or kNN, the baselines of the EMG literature (Hudgins et al.
+1993; Englehart & Hudgins 2003; LibEMG).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+import myoshift.signal as _signal
+from myoshift.errors import ConfigError, ShapeError
+from myoshift.learn.data import check_labels, unpack
+from myoshift.signal.windows import Windows
+
+log = logging.getLogger(__name__)
+
+CLASSIFIERS = ("lda", "svm", "rf", "knn")
+
+
+def make_classifier(name: str, seed: int = 0, **params: Any) -> BaseEstimator:
+    """A fresh scikit-learn classifier by short name, seeded where it is random.
+
+    ``lda``: LinearDiscriminantAnalysis (SVD solver); ``svm``: RBF SVC with probability
+    estimates; ``rf``: RandomForestClassifier(100 trees); ``knn``: 5 nearest neighbours.
+    ``params`` override the defaults.
+    """
+    if name == "lda":
+        return LinearDiscriminantAnalysis(**params)
+    if name == "svm":
+        return SVC(**{"kernel": "rbf", "probability": True, "random_state": seed, **params})
+    if name == "rf":
+        return RandomForestClassifier(
+            **{"n_estimators": 100, "random_state": seed, "n_jobs": 1, **params}
+        )
+    if name == "knn":
+        return KNeighborsClassifier(**{"n_neighbors": 5, **params})
+    raise ConfigError(f"unknown classifier {name!r}; valid: {', '.join(CLASSIFIERS)}")
+
+
+class FeatureTransformer(TransformerMixin, BaseEstimator):
+    """Windows ``(n, C, T)`` -> feature matrix ``(n, n_features * C)``.
+
+    Parameters
+    ----------
+    features : str or list of str
+        Feature names or a group (``"hudgins-td"``, ``"td-ar"``, ...; see
+        `myoshift.signal.list_features`).
+    fs : float or None
+        Sampling rate for frequency features; taken from a `Windows` input when None.
+    feature_params : dict or None
+        Extra keyword arguments of `myoshift.signal.extract_features` (thresholds...).
+
+    Stateless: `fit` only records the input shape and the output column names.
+    """
+
+    def __init__(
+        self,
+        features: str | list[str] = "hudgins-td",
+        fs: float | None = None,
+        feature_params: dict[str, Any] | None = None,
+    ) -> None:
+        self.features = features
+        self.fs = fs
+        self.feature_params = feature_params
+
+    def _extract(self, X: Any) -> tuple[np.ndarray, list[str]]:
+        fs = self.fs
+        if fs is None and isinstance(X, Windows):
+            fs = X.fs
+        arr, _, _ = unpack(X)
+        feats, names = _signal.extract_features(  # type: ignore[attr-defined]
+            arr, self.features, fs=fs, **(self.feature_params or {})
+        )
+        return np.asarray(feats, dtype=np.float64), list(names)
+
+    def fit(self, X: Any, y: Any = None) -> FeatureTransformer:
+        arr, _, _ = unpack(X)
+        self.n_channels_in_, self.n_samples_in_ = arr.shape[1:]
+        _, self.feature_names_out_ = self._extract(
+            arr[:1] if not isinstance(X, Windows) else X.subset([0])
+        )
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        feats, _ = self._extract(X)
+        if not np.isfinite(feats).all():
+            raise ShapeError("features contain NaN or Inf (constant or empty windows?)")
+        return feats
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        self.fit(X)
+        return self.transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.feature_names_out_, dtype=object)
+
+
+class ClassicalClassifier(ClassifierMixin, BaseEstimator):
+    """Features -> StandardScaler -> LDA/SVM/RF/kNN, with the scikit-learn contract.
+
+    Parameters
+    ----------
+    classifier : {"lda", "svm", "rf", "knn"}
+    features : str or list of str
+        Feature names or group for `FeatureTransformer` (default Hudgins' TD set).
+    fs : float or None
+        Sampling rate (taken from a `Windows` input when None).
+    feature_params : dict or None
+    classifier_params : dict or None
+        Overrides of the classifier's defaults (see `make_classifier`).
+    scale : bool
+        Standardise features with training statistics.
+    seed : int
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    features_train_, y_train_ : ndarray
+        Feature matrix and labels the pipeline was last fitted on (for ``pooled``
+        adaptation and for saving).
+    pipeline_ : sklearn Pipeline (scaler + classifier) on features.
+    """
+
+    def __init__(
+        self,
+        classifier: str = "lda",
+        features: str | list[str] = "hudgins-td",
+        fs: float | None = None,
+        feature_params: dict[str, Any] | None = None,
+        classifier_params: dict[str, Any] | None = None,
+        scale: bool = True,
+        seed: int = 0,
+    ) -> None:
+        self.classifier = classifier
+        self.features = features
+        self.fs = fs
+        self.feature_params = feature_params
+        self.classifier_params = classifier_params
+        self.scale = scale
+        self.seed = seed
+
+    def _transformer(self, X: Any) -> FeatureTransformer:
+        fs = self.fs if self.fs is not None else getattr(self, "fs_", None)
+        if fs is None and isinstance(X, Windows):
+            fs = X.fs
+        self.fs_ = fs
+        return FeatureTransformer(self.features, fs, self.feature_params)
+
+    def _features(self, X: Any) -> np.ndarray:
+        ft = self._transformer(X)
+        arr, _, _ = unpack(X)
+        fitted_channels: int | None = getattr(self, "n_channels_in_", None)
+        if fitted_channels is not None and arr.shape[1] != fitted_channels:
+            raise ShapeError(
+                f"X has {arr.shape[1]} channels but {type(self).__name__} was fitted on "
+                f"{fitted_channels}"
+            )
+        return ft.fit(X).transform(X)
+
+    def _refit(self, F: np.ndarray, y: np.ndarray) -> None:
+        steps: list[tuple[str, Any]] = []
+        if self.scale:
+            steps.append(("scaler", StandardScaler()))
+        steps.append(
+            ("clf", make_classifier(self.classifier, self.seed, **(self.classifier_params or {})))
+        )
+        self.pipeline_ = Pipeline(steps).fit(F, y)
+        self.classes_ = self.pipeline_.classes_
+        self.features_train_ = F.astype(np.float32)
+        self.y_train_ = np.asarray(y)
+
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> ClassicalClassifier:
+        """Fit on windows ``(n, C, T)`` (or a Windows object) and labels."""
+        if self.classifier not in CLASSIFIERS:
+            raise ConfigError(
+                f"unknown classifier {self.classifier!r}; valid: {', '.join(CLASSIFIERS)}"
+            )
+        self.__dict__.pop("n_channels_in_", None)
+        self.fs_ = None
+        arr, y, _ = unpack(X, y, groups)
+        y = check_labels(y, len(arr))
+        if len(np.unique(y)) < 2:
+            raise ConfigError(f"need at least 2 classes to fit a classifier, got {np.unique(y)}")
+        F = self._features(X)
+        self.n_channels_in_ = int(arr.shape[1])
+        self.n_features_in_ = int(F.shape[1])
+        self._refit(F, y)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "pipeline_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
+
+    def transform_features(self, X: Any) -> np.ndarray:
+        """Feature matrix of ``X`` (before scaling), as the pipeline sees it."""
+        self._check_fitted()
+        return self._features(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.pipeline_.predict(self.transform_features(X)))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.asarray(self.pipeline_.predict_proba(self.transform_features(X)))
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Accuracy on windows ``X`` (labels from a Windows object when ``y`` is None)."""
+        _, y, _ = unpack(X, y)
+        pred = self.predict(X)
+        y = check_labels(y, len(pred))
+        w = None if sample_weight is None else np.asarray(sample_weight)
+        return float(np.average(pred == y, weights=w))
+
+    def adapt(
+        self, X: Any, y: Any = None, mode: Literal["target", "pooled"] = "target"
+    ) -> ClassicalClassifier:
+        """Recalibrate with labelled target windows, in place.
+
+        ``target``: refit scaler and classifier on the calibration data alone;
+        ``pooled``: refit on the source training features plus the calibration data.
+
+        Raises
+        ------
+        ConfigError
+            Unknown mode, missing labels, or classes unknown to the fitted model.
+        """
+        self._check_fitted()
+        if mode not in ("target", "pooled"):
+            raise ConfigError(f"unknown adapt mode {mode!r}; valid: target, pooled")
+        arr, y, _ = unpack(X, y)
+        if y is None:
+            raise ConfigError("ClassicalClassifier.adapt needs labels y for the target windows")
+        y = check_labels(y, len(arr))
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unknown):
+            raise ConfigError(
+                f"adapt got classes {unknown.tolist()} unknown to the fitted model "
+                f"({len(self.classes_)} classes: {self.classes_.tolist()})"
+            )
+        F = self._features(X)
+        if mode == "pooled":
+            F = np.concatenate([self.features_train_.astype(np.float64), F])
+            y = np.concatenate([self.y_train_, y])
+        else:
+            missing = np.setdiff1d(self.classes_, y)
+            if len(missing):
+                log.warning(
+                    "calibration data lacks classes %s; they can no longer be predicted", missing
+                )
+            if len(np.unique(y)) < 2:
+                raise ConfigError("target-only adaptation needs at least 2 classes in y")
+        self._refit(F, y)
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write ``path/estimator.json`` and ``path/weights.safetensors`` (no pickle)."""
+        from myoshift.learn.serialize import save_estimator
+
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ClassicalClassifier:
+        from myoshift.learn.serialize import load_estimator
+
+        est = load_estimator(path)
+        if not isinstance(est, cls):
+            raise ConfigError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est

@@ -1,0 +1,475 @@
+"""Deep estimators with the scikit-learn contract: `DeepClassifier`, `DeepRegressor`.
+
+They join a registered architecture (`myoshift.models`) to data through `Trainer`:
+inputs are standardised per channel with statistics of the training data (kept as
+buffers of the network, so they travel with the weights), a validation split is taken
+from the training data by group for early stopping, and `adapt` calibrates a fitted
+estimator to a new domain (see `myoshift.learn.adaptation`).
+
+Examples
+--------
+>>> clf = DeepClassifier(model="tcn", epochs=20).fit(X_train, y_train, groups=reps)
+>>> clf.adapt(X_calib, y_calib, mode="head", epochs=10)     # doctest: +SKIP
+>>> clf.save("tcn-subject3"); DeepClassifier.load("tcn-subject3").predict(X_test)
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from torch import nn
+
+from myoshift.errors import ConfigError, ShapeError
+from myoshift.learn import adaptation
+from myoshift.learn.data import (
+    check_labels,
+    check_targets,
+    class_weights,
+    unpack,
+    validation_split,
+)
+from myoshift.learn.trainer import Augment, TrainConfig, Trainer, TrainResult, predict_batches
+from myoshift.models import EMGModel, build_model, get_model_class
+
+log = logging.getLogger(__name__)
+
+AdaptMode = Literal["head", "full", "adabn", "adabn+head"]
+
+
+class StandardizedNet(nn.Module):
+    """``model((x - mean) / std)`` with per-channel statistics stored as buffers."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, model: EMGModel, n_channels: int) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.zeros(1, n_channels, 1))
+        self.register_buffer("std", torch.ones(1, n_channels, 1))
+
+    def set_stats(self, X: np.ndarray) -> None:
+        """Per-channel mean and std over windows and time of ``X`` (n, C, T)."""
+        mean = X.mean(axis=(0, 2), dtype=np.float64)
+        std = X.std(axis=(0, 2), dtype=np.float64)
+        std = np.where(std > 1e-8, std, 1.0)
+        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1))
+        self.std.copy_(torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1))
+
+    @property
+    def head(self) -> nn.Module:
+        return self.model.head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.model.check_input(x)
+        return self.model((x - self.mean) / self.std)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        self.model.check_input(x)
+        return self.model.embed((x - self.mean) / self.std)
+
+
+class _DeepEstimator(BaseEstimator):
+    """Shared parameters, fitting and persistence of the deep estimators."""
+
+    _task: str = "classification"
+
+    def __init__(
+        self,
+        model: str = "tcn",
+        model_params: dict[str, Any] | None = None,
+        optimizer: str = "adamw",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        epochs: int = 30,
+        batch_size: int = 128,
+        schedule: str = "cosine",
+        warmup_epochs: float = 0.0,
+        label_smoothing: float = 0.0,
+        class_weight: str | dict[Any, float] | None = None,
+        val_fraction: float = 0.15,
+        patience: int | None = 10,
+        augment: Augment | None = None,
+        standardize: bool = True,
+        seed: int = 0,
+        device: str = "cpu",
+        threads: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.model = model
+        self.model_params = model_params
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.schedule = schedule
+        self.warmup_epochs = warmup_epochs
+        self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.augment = augment
+        self.standardize = standardize
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+        self.checkpoint_dir = checkpoint_dir
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ internals
+    def _train_config(self, **overrides: Any) -> TrainConfig:
+        cfg = TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            schedule=self.schedule,
+            warmup_epochs=self.warmup_epochs,
+            label_smoothing=self.label_smoothing if self._task == "classification" else 0.0,
+            patience=self.patience,
+            task=self._task,  # type: ignore[arg-type]
+            seed=self.seed,
+            device=self.device,
+            threads=self.threads,
+            checkpoint_dir=self.checkpoint_dir,
+            verbose=self.verbose,
+        )
+        for k, v in overrides.items():
+            setattr(cfg, k, v)
+        return cfg
+
+    def _run_id(self) -> dict[str, Any]:
+        params = self.get_params()
+        params["augment"] = repr(self.augment) if self.augment is not None else None
+        return {"estimator": type(self).__name__, **params}
+
+    def _build(self, n_channels: int, n_samples: int, n_outputs: int) -> StandardizedNet:
+        cls = get_model_class(self.model)
+        if self._task not in cls.tasks:
+            raise ConfigError(
+                f"model {self.model!r} does not support {self._task} (supports "
+                f"{', '.join(sorted(cls.tasks))})"
+            )
+        torch.manual_seed(self.seed)
+        net = build_model(self.model, n_channels, n_samples, n_outputs, **(self.model_params or {}))
+        if net.input_kind != "raw":
+            raise ConfigError(
+                f"model {self.model!r} takes input {net.input_kind!r}; the deep estimators "
+                "feed raw windows (batch, channels, samples)"
+            )
+        return StandardizedNet(net, n_channels)
+
+    def _check_fitted(self) -> StandardizedNet:
+        net = getattr(self, "net_", None)
+        if net is None:
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
+        return net
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        arr, _, _ = unpack(X)
+        self._check_fitted()
+        expected = (self.n_channels_in_, self.n_samples_in_)
+        if tuple(arr.shape[1:]) != expected:
+            raise ShapeError(
+                f"X has windows of shape {tuple(arr.shape[1:])} (channels, samples) but "
+                f"{type(self).__name__} was fitted on {expected}"
+            )
+        return arr
+
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _fit(self, X: Any, y: Any, groups: Any) -> TrainResult:
+        Xa, y, groups = unpack(X, y, groups)
+        n, C, T = Xa.shape
+        y_enc, n_out = self._encode(y)  # type: ignore[misc]
+        net = self._build(C, T, n_out)
+        if self.standardize:
+            net.set_stats(Xa)
+        tr, va = validation_split(
+            y_enc if y_enc.ndim == 1 else np.zeros(n), groups, self.val_fraction, self.seed
+        )
+        weights = None
+        if self._task == "classification":
+            weights = class_weights(y_enc[tr], n_out, self.class_weight, self.classes_)
+        trainer = Trainer(self._train_config())
+        result = trainer.fit(
+            net,
+            Xa[tr],
+            y_enc[tr],
+            Xa[va] if len(va) else None,
+            y_enc[va] if len(va) else None,
+            class_weight=weights,
+            augment=self.augment,
+            run_id=self._run_id(),
+        )
+        net.eval()
+        self.net_ = net
+        self.n_channels_in_, self.n_samples_in_ = C, T
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        return result
+
+    @torch.no_grad()
+    def _outputs(self, X: Any) -> torch.Tensor:
+        arr = self._check_X(X)
+        net = self._check_fitted()
+        net.eval()
+        return predict_batches(net, arr, max(256, self.batch_size), self.device)
+
+    # ------------------------------------------------------------------ public API
+    @torch.no_grad()
+    def embed(self, X: Any) -> np.ndarray:
+        """Features before the head, ``(n_windows, embed_dim)``, for hybrid pipelines."""
+        arr = self._check_X(X)
+        net = self._check_fitted()
+        net.eval()
+        return predict_batches(net.embed, arr, max(256, self.batch_size), self.device).numpy()
+
+    @property
+    def network_(self) -> EMGModel:
+        """The fitted architecture (without the input standardisation)."""
+        return self._check_fitted().model  # type: ignore[return-value]
+
+    def adapt(
+        self,
+        X: Any,
+        y: Any = None,
+        mode: AdaptMode = "head",
+        epochs: int = 10,
+        lr: float | None = None,
+        batch_size: int | None = None,
+    ) -> _DeepEstimator:
+        """Calibrate the fitted estimator to a new domain, in place.
+
+        Parameters
+        ----------
+        X : array (n, C, T) or Windows
+            Target-domain windows (labels taken from a Windows object if ``y`` is None).
+        y : array or None
+            Target labels; required for every mode except ``"adabn"``.
+        mode : {"head", "full", "adabn", "adabn+head"}
+            ``head``: fine-tune the head only (batch-norm statistics frozen);
+            ``full``: fine-tune the whole network; ``adabn``: re-estimate batch-norm
+            statistics on (unlabelled) target windows, nothing else changes;
+            ``adabn+head``: both, in that order.
+        epochs : int
+            Fine-tuning epochs (all data, no validation split, constant learning rate).
+        lr : float or None
+            Fine-tuning learning rate; default ``lr / 10`` for full, ``lr`` for head.
+        batch_size : int or None
+            Default: the estimator's.
+
+        Raises
+        ------
+        ConfigError
+            Unknown mode, labels missing, or labels/outputs that do not match the
+            fitted classes or targets.
+        """
+        from myoshift.learn.adaptation import MODES
+
+        if mode not in MODES:
+            raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(MODES)}")
+        self._check_fitted()
+        Xa, y_from, _ = unpack(X, y)
+        Xa = self._check_X(Xa)
+        if mode != "adabn":
+            if y_from is None:
+                raise ConfigError(f"adapt(mode={mode!r}) needs labels y for the target windows")
+            # check labels before touching the network
+            self._encode_adapt(y_from, len(Xa))
+        if mode in ("adabn", "adabn+head"):
+            adaptation.adabn(self.net_, Xa, batch_size or self.batch_size, self.device)
+        if mode == "adabn":
+            return self
+        y_enc, _ = self._encode_adapt(y_from, len(Xa))
+        lr_ = lr if lr is not None else (self.lr if mode.endswith("head") else self.lr / 10)
+        cfg = self._train_config(
+            epochs=int(epochs),
+            lr=float(lr_),
+            schedule="constant",
+            warmup_epochs=0.0,
+            patience=None,
+            checkpoint_dir=None,
+            batch_size=batch_size or self.batch_size,
+        )
+        params, train_mode = adaptation.trainable(
+            self.net_, "head" if mode.endswith("head") else "full"
+        )
+        weights = None
+        if self._task == "classification":
+            weights = class_weights(y_enc, len(self.classes_), self.class_weight, self.classes_)
+        try:
+            Trainer(cfg).fit(
+                self.net_, Xa, y_enc, class_weight=weights, params=params, train_mode=train_mode
+            )
+        finally:
+            for p in self.net_.parameters():
+                p.requires_grad_(True)
+            self.net_.eval()
+        return self
+
+    def _encode_adapt(self, y: Any, n: int) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write ``path/estimator.json`` and ``path/weights.safetensors`` (no pickle)."""
+        from myoshift.learn.serialize import save_estimator
+
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        """Load an estimator written by `save`; `ModelFileError` if corrupt or tampered."""
+        from myoshift.learn.serialize import load_estimator
+
+        est = load_estimator(path)
+        if not isinstance(est, cls):
+            raise ConfigError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est
+
+
+class DeepClassifier(ClassifierMixin, _DeepEstimator):
+    """A registered deep architecture trained as a classifier (scikit-learn contract).
+
+    Parameters
+    ----------
+    model : str
+        Registered architecture name (``myoshift models list``).
+    model_params : dict or None
+        Hyper-parameters of the architecture.
+    optimizer : {"adamw", "adam", "sgd"}
+        SGD uses momentum 0.9.
+    lr, weight_decay : float
+    epochs, batch_size : int
+    schedule : {"cosine", "step", "constant"}
+    warmup_epochs : float
+        Linear learning-rate warm-up.
+    label_smoothing : float
+    class_weight : None, "balanced" or dict label -> weight
+    val_fraction : float
+        Share of the training groups (repetitions) held out for early stopping; 0
+        trains on everything for ``epochs``.
+    patience : int or None
+        Epochs without validation-loss improvement before stopping.
+    augment : callable ``(X, y, rng) -> (X, y)`` or None
+        Applied to each training batch (e.g. `myoshift.signal.augment.Augmenter`).
+    standardize : bool
+        Per-channel z-scoring with training statistics (stored in the weights).
+    seed : int
+    device : str
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    threads : int or None
+        CPU threads for torch (default: physical cores).
+    checkpoint_dir : path or None
+        Checkpoint every epoch there and resume from it (see `myoshift.learn.trainer`).
+    verbose : bool
+        Progress bar and per-epoch log lines.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    net_ : StandardizedNet
+    history_ : list of dict
+        Per-epoch train/validation loss (and validation accuracy).
+    """
+
+    _task = "classification"
+
+    def _encode(self, y: Any) -> tuple[np.ndarray, int]:  # type: ignore[override]
+        y = check_labels(y, len(y) if hasattr(y, "__len__") else -1)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ConfigError(f"need at least 2 classes to fit a classifier, got {self.classes_}")
+        return y_enc.astype(np.int64), len(self.classes_)
+
+    def _encode_adapt(self, y: Any, n: int) -> tuple[np.ndarray, int]:
+        y = check_labels(y, n)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unknown):
+            raise ConfigError(
+                f"adapt got classes {unknown.tolist()} unknown to the fitted model "
+                f"({len(self.classes_)} classes: {self.classes_.tolist()}); the class set "
+                "must match between fit and adapt"
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
+
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> DeepClassifier:
+        """Train on windows ``X`` (n, C, T) or a Windows object.
+
+        ``groups`` (repetition or trial of each window) define the validation split.
+        """
+        Xa, y, groups = unpack(X, y, groups)
+        check_labels(y, len(Xa))
+        self._fit(Xa, y, groups)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` in the order of ``classes_``."""
+        return torch.softmax(self._outputs(X), dim=1).numpy()
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logits ``(n, n_classes)``."""
+        return self._outputs(X).numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self._outputs(X).argmax(1).numpy()]
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        Xa, y, _ = unpack(X, y)
+        return float(super().score(Xa, y, sample_weight))
+
+
+class DeepRegressor(RegressorMixin, _DeepEstimator):
+    """A registered architecture trained with MSE for continuous outputs.
+
+    Same parameters as `DeepClassifier` (``label_smoothing`` and ``class_weight`` are
+    ignored). Targets ``(n,)`` or ``(n, k)`` (e.g. glove joint angles at the window's
+    end) are standardised with training statistics; predictions are in original units.
+    Typical use: ``DeepRegressor(model="rcnn")``.
+    """
+
+    _task = "regression"
+
+    def _encode(self, y: Any) -> tuple[np.ndarray, int]:  # type: ignore[override]
+        arr = check_targets(y, len(y) if hasattr(y, "__len__") else -1)
+        self.y_ndim_ = int(np.ndim(y))
+        self.y_mean_ = arr.mean(axis=0).astype(np.float32)
+        sd = arr.std(axis=0)
+        self.y_std_ = np.where(sd > 1e-8, sd, 1.0).astype(np.float32)
+        self.n_outputs_ = arr.shape[1]
+        return (arr - self.y_mean_) / self.y_std_, arr.shape[1]
+
+    def _encode_adapt(self, y: Any, n: int) -> tuple[np.ndarray, int]:
+        arr = check_targets(y, n)
+        if arr.shape[1] != self.n_outputs_:
+            raise ConfigError(
+                f"adapt got {arr.shape[1]} target columns, the model was fitted on "
+                f"{self.n_outputs_}"
+            )
+        return (arr - self.y_mean_) / self.y_std_, self.n_outputs_
+
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> DeepRegressor:
+        Xa, y, groups = unpack(X, y, groups)
+        check_targets(y, len(Xa))
+        self._fit(Xa, y, groups)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        out = self._outputs(X).numpy() * self.y_std_ + self.y_mean_
+        return out[:, 0] if self.y_ndim_ == 1 else out
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        Xa, y, _ = unpack(X, y)
+        return float(super().score(Xa, y, sample_weight))

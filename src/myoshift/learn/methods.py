@@ -1,0 +1,252 @@
+"""Named methods: a paper's recipe (windowing + estimator + adaptation) under one name.
+
+Methods are read from YAML files, one per method, in ``configs/methods/`` of the
+source tree (and from every folder listed in ``MYOSHIFT_METHODS_DIR``, separated by
+``os.pathsep``, whose files override the built-in ones). A file looks like::
+
+    name: lda-td
+    kind: classical                 # or "deep"
+    estimator: ClassicalClassifier  # or DeepClassifier
+    citation: Hudgins et al. (1993) ...
+    description: LDA on Hudgins' time-domain features
+    window_ms: 200
+    step_ms: 25
+    params: {classifier: lda, features: hudgins-td}
+    adapt: {mode: target}           # how `adapt` is called on calibration data
+
+Every registered deep architecture that takes raw windows and has no file of its own
+gets a method with its name, the architecture's citation and its training recipe
+(``EMGModel.recipe``). `build_estimator` turns a method into an unfitted estimator.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from myoshift.errors import ConfigError
+from myoshift.learn.classical import ClassicalClassifier
+from myoshift.learn.deep import DeepClassifier
+from myoshift.models import get_model_class, model_names
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEEP_METHOD = "tcn"
+DEFAULT_STEP_MS = 25.0
+KINDS = ("classical", "deep")
+ESTIMATORS: dict[str, type] = {
+    "ClassicalClassifier": ClassicalClassifier,
+    "DeepClassifier": DeepClassifier,
+}
+_FIELDS = ("name", "kind", "estimator", "citation", "description", "window_ms", "step_ms", "params")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One named pipeline.
+
+    Attributes
+    ----------
+    name : str
+    citation : str
+        The paper the recipe follows.
+    description : str
+    kind : {"classical", "deep"}
+    window_ms, step_ms : float
+        Windowing applied to recordings before the estimator.
+    estimator : str
+        ``"ClassicalClassifier"`` or ``"DeepClassifier"``.
+    params : dict
+        Constructor parameters of the estimator (besides ``fs`` and ``seed``).
+    adapt : dict
+        Keyword arguments for ``estimator.adapt`` on calibration data (e.g.
+        ``{"mode": "full", "epochs": 10}``); empty for the estimator's default.
+    source : str
+        File the method was read from, or ``"registry"`` for generated deep methods.
+    """
+
+    name: str
+    citation: str
+    description: str
+    kind: str
+    window_ms: float
+    step_ms: float
+    estimator: str
+    params: dict[str, Any] = field(default_factory=dict)
+    adapt: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "citation": self.citation,
+            "description": self.description,
+            "window_ms": self.window_ms,
+            "step_ms": self.step_ms,
+            "estimator": self.estimator,
+            "params": dict(self.params),
+            "adapt": dict(self.adapt),
+        }
+
+
+def config_dirs() -> list[Path]:
+    """Folders searched for method YAML files, lowest priority first."""
+    here = Path(__file__).resolve()
+    dirs = [p / "configs" / "methods" for p in here.parents[:4]]
+    extra = [Path(p) for p in os.environ.get("MYOSHIFT_METHODS_DIR", "").split(os.pathsep) if p]
+    return [d for d in dirs if d.is_dir()][:1] + extra
+
+
+def _deep_param_names() -> set[str]:
+    return set(inspect.signature(DeepClassifier.__init__).parameters) - {"self"}
+
+
+def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
+    """Validate a method dictionary (as read from YAML) into a `MethodSpec`."""
+    where = source or "method config"
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: expected a mapping of method fields")
+    unknown = set(d) - set(_FIELDS) - {"adapt"}
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown fields {sorted(unknown)}; valid: {', '.join(_FIELDS)}, adapt"
+        )
+    for key in ("name", "kind", "estimator"):
+        if not isinstance(d.get(key), str) or not d[key]:
+            raise ConfigError(f"{where}: field {key!r} must be a non-empty string")
+    if d["kind"] not in KINDS:
+        raise ConfigError(f"{where}: kind must be one of {KINDS}, got {d['kind']!r}")
+    if d["estimator"] not in ESTIMATORS:
+        raise ConfigError(
+            f"{where}: estimator must be one of {sorted(ESTIMATORS)}, got {d['estimator']!r}"
+        )
+    params = dict(d.get("params") or {})
+    citation = d.get("citation") or ""
+    window_ms = d.get("window_ms")
+    if d["kind"] == "deep":
+        model = str(params.setdefault("model", d["name"]))
+        cls = get_model_class(model)  # ConfigError when not registered
+        citation = citation or cls.citation
+        window_ms = window_ms or cls.recipe.get("window_ms")
+    if not citation:
+        raise ConfigError(f"{where}: field 'citation' is required")
+    try:
+        window = float(window_ms)  # type: ignore[arg-type]
+        step = float(d.get("step_ms") or DEFAULT_STEP_MS)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: window_ms and step_ms must be numbers") from None
+    if window <= 0 or step <= 0:
+        raise ConfigError(f"{where}: window_ms and step_ms must be positive")
+    return MethodSpec(
+        name=d["name"],
+        citation=str(citation).strip(),
+        description=str(d.get("description") or "").strip(),
+        kind=d["kind"],
+        window_ms=window,
+        step_ms=step,
+        estimator=d["estimator"],
+        params=params,
+        adapt=dict(d.get("adapt") or {}),
+        source=source,
+    )
+
+
+def _spec_for_model(name: str) -> MethodSpec | None:
+    cls = get_model_class(name)
+    kind = cls.input_kind if isinstance(cls.input_kind, str) else "raw"  # may be a property
+    if "classification" not in cls.tasks or kind != "raw":
+        return None
+    allowed = _deep_param_names() - {"model", "model_params", "seed", "device", "threads"}
+    params = {"model": name, **{k: v for k, v in cls.recipe.items() if k in allowed}}
+    doc = (inspect.getdoc(cls) or "").splitlines()
+    return MethodSpec(
+        name=name,
+        citation=cls.citation,
+        description=doc[0] if doc else name,
+        kind="deep",
+        window_ms=float(cls.recipe.get("window_ms", 260)),
+        step_ms=float(cls.recipe.get("step_ms", DEFAULT_STEP_MS)),
+        estimator="DeepClassifier",
+        params=params,
+        adapt={"mode": "full", "epochs": 10},
+        source="registry",
+    )
+
+
+def _load_all() -> dict[str, MethodSpec]:
+    import myoshift.models as _models  # noqa: F401  (architectures register on import)
+
+    specs: dict[str, MethodSpec] = {}
+    for d in config_dirs():
+        for path in sorted(d.glob("*.y*ml")):
+            try:
+                raw = yaml.safe_load(path.read_text())
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{path}: invalid YAML ({exc})") from None
+            if isinstance(raw, dict) and raw.get("kind") == "deep":
+                model = (raw.get("params") or {}).get("model", raw.get("name"))
+                if model not in model_names():
+                    log.debug("%s: model %r not registered; method skipped", path, model)
+                    continue
+            spec = spec_from_dict(raw, str(path))
+            specs[spec.name] = spec
+    for name in model_names():
+        if name not in specs:
+            generated = _spec_for_model(name)
+            if generated is not None:
+                specs[name] = generated
+    return specs
+
+
+def methods() -> dict[str, MethodSpec]:
+    """Every available method by name (read afresh: config files may change)."""
+    return _load_all()
+
+
+def method_names() -> list[str]:
+    """Sorted names of every available method."""
+    return sorted(_load_all())
+
+
+def get_method(name: str) -> MethodSpec:
+    """The method called ``name``; `ConfigError` listing the valid names otherwise."""
+    specs = _load_all()
+    if name not in specs:
+        raise ConfigError(f"unknown method {name!r}; valid methods: {', '.join(sorted(specs))}")
+    return specs[name]
+
+
+def build_estimator(
+    spec_or_name: MethodSpec | str, fs: float | None = None, seed: int = 0, **overrides: Any
+) -> Any:
+    """An unfitted estimator for a method.
+
+    Parameters
+    ----------
+    spec_or_name : MethodSpec or str
+    fs : float or None
+        Sampling rate of the data (used by feature extraction).
+    seed : int
+    **overrides
+        Estimator parameters replacing the method's (e.g. ``epochs=5``, ``device="cuda"``).
+    """
+    spec = get_method(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
+    cls = ESTIMATORS[spec.estimator]
+    params = {**spec.params, **overrides, "seed": seed}
+    if cls is ClassicalClassifier:
+        params["fs"] = fs
+    valid = set(inspect.signature(cls).parameters)
+    bad = set(params) - valid
+    if bad:
+        raise ConfigError(
+            f"method {spec.name!r}: unknown {spec.estimator} parameters {sorted(bad)}; "
+            f"valid: {', '.join(sorted(valid))}"
+        )
+    return cls(**params)

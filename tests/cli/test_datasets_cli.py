@@ -1,0 +1,89 @@
+"""``myoshift datasets list | summary | download`` through the real entry point."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+
+import pytest
+
+from myoshift.cli.main import main
+from myoshift.datasets import dataset_names
+from myoshift.datasets.base import Download
+from tests.datasets.test_download import remote, server  # noqa: F401  (fixtures)
+
+
+def test_list_json_reports_found_locally(tmp_path, capsys):
+    (tmp_path / "MyoArmbandDataset").mkdir()
+    assert main(["datasets", "list", "--data-dir", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["data_dir"] == str(tmp_path)
+    rows = {r["name"]: r for r in out["datasets"]}
+    assert set(rows) == set(dataset_names())
+    assert rows["synthetic"]["found"] and rows["synthetic"]["builtin"]
+    assert rows["myoarmband"]["found"] and not rows["myoarmband"]["builtin"]
+    assert all(r["description"] for r in rows.values())
+    others = [r for n, r in rows.items() if n not in ("synthetic", "myoarmband")]
+    assert not any(r["found"] for r in others)
+
+
+def test_list_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps cells to the terminal width
+    assert main(["datasets", "list", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "synthetic" in out and "built-in" in out and "myoarmband" in out
+    assert "MyoArmbandDataset" in out  # where it would be expected
+
+
+def test_summary_synthetic_json(capsys):
+    assert main(["datasets", "summary", "synthetic", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["name"] == "synthetic"
+    assert s["n_recordings"] == 60 and s["n_subjects"] == 6
+    assert s["subjects"] == [1, 2, 3, 4, 5, 6]
+    assert s["sessions"] == [1, 2] and s["days"] == [1, 2]
+    assert s["classes"] == ["rest", "gesture1", "gesture2", "gesture3", "gesture4", "gesture5"]
+    assert s["fs"] == 200.0 and s["n_channels"] == 8
+    assert s["total_seconds"] == pytest.approx(sum(s["class_seconds"].values()), abs=0.01)
+
+
+def test_summary_table(capsys):
+    assert main(["datasets", "summary", "synthetic"]) == 0
+    out = capsys.readouterr().out
+    for word in ("n_recordings", "60", "gesture5", "total_seconds"):
+        assert word in out
+
+
+def test_unknown_dataset_exits_2_listing_valid_names(capsys):
+    assert main(["datasets", "summary", "no-such-set"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "no-such-set" in err and "synthetic" in err and "myoarmband" in err
+
+
+def test_missing_dataset_says_where_it_looked(tmp_path, capsys):
+    assert main(["datasets", "summary", "myoarmband", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "MyoArmbandDataset") in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_download_without_archive_fails_cleanly(tmp_path, capsys):
+    assert main(["datasets", "download", "synthetic", "--data-dir", str(tmp_path)]) == 2
+    assert "no public archive" in capsys.readouterr().err
+
+
+def test_download_from_local_server(server, remote, monkeypatch, tmp_path, capsys):  # noqa: F811
+    url, served = server
+    archive = served / "r.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("s1/data.txt", "1 2 3")
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(remote, "downloads", (Download(f"{url}/r.zip", sha),))
+    assert main(["datasets", "download", "test-remote", "--data-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "RemoteDataset" / "s1" / "data.txt").read_text() == "1 2 3"
+    assert "RemoteDataset" in capsys.readouterr().out
+    monkeypatch.setattr(remote, "downloads", (Download(f"{url}/r.zip", "f" * 64),))
+    assert main(["datasets", "download", "test-remote", "--data-dir", str(tmp_path / "x")]) == 2
+    assert "r.zip" in capsys.readouterr().err

@@ -10,7 +10,7 @@ channels: input ``(n, C, T)``, output ``(n, C, F, frames)`` / ``(n, C, n_coeffs,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 from scipy import fft as spfft
@@ -36,6 +36,33 @@ def spectrogram_freqs(fs: float, nperseg: int, fmax: float | None = None) -> np.
     if fmax is not None:
         freqs = freqs[freqs <= positive(fmax, "fmax")]
     return freqs
+
+
+@overload
+def log_spectrogram(
+    X: Any,
+    fs: float,
+    nperseg: int = ...,
+    noverlap: int | None = ...,
+    fmax: float | None = ...,
+    window: str = ...,
+    eps: float = ...,
+    return_freqs: Literal[False] = ...,
+) -> np.ndarray: ...
+
+
+@overload
+def log_spectrogram(
+    X: Any,
+    fs: float,
+    nperseg: int = ...,
+    noverlap: int | None = ...,
+    fmax: float | None = ...,
+    window: str = ...,
+    eps: float = ...,
+    *,
+    return_freqs: Literal[True],
+) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def log_spectrogram(
@@ -111,7 +138,6 @@ def cepstral_coefficients(
     ndarray, (n, C, n_coeffs, frames)
     """
     spec = log_spectrogram(X, fs, nperseg, noverlap, fmax, window, eps)
-    assert isinstance(spec, np.ndarray)
     n_freq = spec.shape[2]
     k = int(positive(n_coeffs, "n_coeffs", integer=True))
     if k > n_freq:

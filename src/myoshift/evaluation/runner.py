@@ -1,0 +1,466 @@
+"""The benchmark runner: methods × folds × calibration budgets × seeds, cached and resumable.
+
+For every (method, fold, seed) the runner windows the training recordings with the
+method's window/step, fits once, and then for each calibration budget ``k`` of the fold:
+``k = 0`` predicts zero-shot, ``k > 0`` adapts a copy of the fitted estimator on the
+calibration windows first. Each finished run is written to the `ResultStore` at once; a
+failing run becomes a row with its error and the other runs still finish.
+
+Folds run in parallel processes (joblib/loky) with ``n_jobs > 1``, reduced when the
+machine's free memory would not hold that many folds at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import json
+import logging
+import os
+import resource
+import time
+import traceback
+import tracemalloc
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from myoshift.errors import ConfigError
+from myoshift.evaluation.metrics import classification_metrics
+from myoshift.evaluation.protocols import Fold, Protocol, get_protocol
+from myoshift.evaluation.results import ResultStore, RunKey, config_hash, to_frame
+from myoshift.evaluation.stats import compare_methods, summarize
+from myoshift.evaluation.units import REP_KEYS
+from myoshift.progress import progress
+from myoshift.recording import RecordingSet
+from myoshift.signal.windows import Windows, make_windows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named recipe the runner can evaluate.
+
+    Attributes
+    ----------
+    name : str
+    build : callable
+        ``build(fs, seed) -> estimator`` with ``fit(X, y)``, ``predict(X)`` and, for
+        calibration budgets > 0, ``adapt(X, y)``; ``X`` is ``(n, C, T)`` float32.
+    window_ms, step_ms : float
+        Windowing used for train, calibration and test.
+    params : dict
+        JSON-able description (part of the result cache key).
+    """
+
+    name: str
+    build: Callable[[float, int], Any]
+    window_ms: float = 200.0
+    step_ms: float = 50.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _build_registered(name: str, fs: float, seed: int) -> Any:
+    from myoshift.learn.methods import build_estimator
+
+    return build_estimator(name, fs, seed)
+
+
+def resolve_method(method: str | Method | Any) -> Method:
+    """A `Method` from a registered method name, a `MethodSpec` or a `Method`."""
+    if isinstance(method, Method):
+        return method
+    from myoshift.learn.methods import get_method
+
+    spec = get_method(method) if isinstance(method, str) else method
+    params = {
+        "estimator": str(getattr(spec, "estimator", "")),
+        "params": getattr(spec, "params", {}),
+    }
+    return Method(
+        spec.name,
+        functools.partial(_build_registered, spec.name),
+        float(spec.window_ms),
+        float(spec.step_ms),
+        json.loads(json.dumps(params, default=str)),
+    )
+
+
+@dataclass
+class BenchmarkResult:
+    """What `run_benchmark` returns.
+
+    Attributes
+    ----------
+    results : DataFrame
+        Tidy rows (see `myoshift.evaluation.results.RESULT_COLUMNS`).
+    summary : DataFrame
+        mean, std, n per dataset × protocol × method × calibration × condition × metric.
+    records : list of dict
+        The run records (confusion matrices, resources, info).
+    n_computed, n_cached, n_failed : int
+    out_dir : Path or None
+    """
+
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    records: list[dict[str, Any]]
+    n_computed: int = 0
+    n_cached: int = 0
+    n_failed: int = 0
+    out_dir: Path | None = None
+    wall_s: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# -- one task: one method on one fold with one seed, every calibration budget ------------
+def _groups_of(w: Windows) -> np.ndarray:
+    meta = w.meta
+    if "repetition" in meta and (meta["repetition"].to_numpy() > 0).any():
+        return np.asarray(meta["repetition"].to_numpy())
+    for key in REP_KEYS[1:]:
+        if key in meta and meta[key].notna().all():
+            return np.asarray(pd.factorize(meta[key])[0])
+    return np.asarray(meta["recording"].to_numpy())
+
+
+def _fit(est: Any, w: Windows) -> None:
+    try:
+        takes_groups = "groups" in inspect.signature(est.fit).parameters
+    except (TypeError, ValueError):
+        takes_groups = False
+    if takes_groups:
+        est.fit(w.X, w.y, groups=_groups_of(w))
+    else:
+        est.fit(w.X, w.y)
+
+
+class _FitFailed(Exception):
+    """The shared fit of a task failed; every budget of the task reports it."""
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _error_text(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}".replace("\n", " ")
+
+
+def _evaluate(model: Any, fold: Fold, method: Method, vote: int | None) -> dict[str, Any]:
+    conditions: dict[str, Any] = {}
+    n_test = 0
+    for cond, test in fold.conditions():
+        wte = make_windows(test, method.window_ms, method.step_ms)
+        pred = np.asarray(model.predict(wte.X))
+        labels = sorted(set(wte.y.tolist()) | set(pred.tolist()))
+        conditions[cond] = classification_metrics(
+            wte.y, pred, labels, wte.meta["recording"].to_numpy(), vote
+        )
+        n_test = max(n_test, len(wte))
+    return {"conditions": conditions, "n_test": n_test}
+
+
+def run_task(
+    method: Method,
+    folds: Sequence[Fold],
+    seed: int,
+    keys: Sequence[RunKey],
+    store_root: str | None,
+    vote: int | None = 5,
+    trace_memory: bool = True,
+) -> list[dict[str, Any]]:
+    """Fit ``method`` once on the folds' shared training set, then run every budget.
+
+    ``folds`` are the folds of one name with different calibration budgets (budget 0
+    first). Each record is written to the store as soon as it exists.
+    """
+    store = ResultStore(store_root) if store_root else None
+    records: list[dict[str, Any]] = []
+    if trace_memory:
+        tracemalloc.start()
+    t0 = time.perf_counter()
+    fitted: Any = None
+    fit_error: str | None = None
+    n_train = 0
+    try:
+        fs = float(folds[0].train[0].fs)
+        est = method.build(fs, seed)
+        wtr = make_windows(folds[0].train, method.window_ms, method.step_ms)
+        n_train = len(wtr)
+        _fit(est, wtr)
+        del wtr
+        fitted = est
+    except Exception as exc:
+        fit_error = _error_text(exc)
+        log.warning("%s on fold %s failed while fitting: %s", method.name, folds[0].name, fit_error)
+    fit_s = time.perf_counter() - t0
+    for fold, key in zip(folds, keys):
+        t1 = time.perf_counter()
+        if trace_memory:
+            tracemalloc.reset_peak()
+        record: dict[str, Any] = {"info": dict(fold.info), "method_params": method.params}
+        try:
+            if fit_error is not None:
+                raise _FitFailed(fit_error)
+            k = int(fold.info.get("calibration", 0))
+            model = fitted
+            if k > 0:
+                if not hasattr(fitted, "adapt"):
+                    raise ConfigError(f"method {method.name!r} has no adapt(); use calibration 0")
+                model = copy.deepcopy(fitted)
+                wc = make_windows(fold.calibration, method.window_ms, method.step_ms)
+                model.adapt(wc.X, wc.y)
+                record["info"]["n_calibration"] = len(wc)
+            out = _evaluate(model, fold, method, vote)
+            record.update(status="ok", conditions=out["conditions"])
+            n_test = out["n_test"]
+        except _FitFailed as exc:
+            record.update(status="error", error=f"fit failed: {exc}")
+        except Exception as exc:
+            record.update(status="error", error=_error_text(exc))
+            log.warning("%s on fold %s failed: %s", method.name, fold.name, record["error"])
+            n_test = 0
+        run_s = time.perf_counter() - t1
+        traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace_memory else float("nan")
+        record["resources"] = {
+            "wall_s": fit_s + run_s,
+            "fit_s": fit_s,
+            "peak_rss_mb": _peak_rss_mb(),
+            "peak_traced_mb": traced,
+            "n_train": n_train,
+            "n_test": n_test,
+        }
+        record["key"] = key.__dict__.copy()
+        if store is not None:
+            store.put(key, record)
+        records.append(record)
+    if trace_memory:
+        tracemalloc.stop()
+    return records
+
+
+# -- the benchmark -----------------------------------------------------------------------
+def _available_memory() -> int | None:
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _task_bytes(fold: Fold, method: Method) -> int:
+    n = sum(r.emg.nbytes for r in fold.train) + sum(r.emg.nbytes for r in fold.test)
+    return int(n * max(1.0, method.window_ms / method.step_ms) * 3)
+
+
+def effective_jobs(n_jobs: int, est_bytes: int) -> int:
+    """``n_jobs`` (-1 = all cores) reduced so that the folds fit in free memory."""
+    cpu = os.cpu_count() or 1
+    n = cpu if n_jobs in (-1, 0) else max(1, int(n_jobs))
+    avail = _available_memory()
+    if avail and est_bytes > 0:
+        fit = max(1, int(0.7 * avail // est_bytes))
+        if fit < n:
+            log.info("running %d folds at once instead of %d (free memory)", fit, n)
+            n = fit
+    return n
+
+
+def _dataset_name(rset: RecordingSet) -> str:
+    names = rset.unique("dataset")
+    return ",".join(map(str, names)) if names else "custom"
+
+
+def run_benchmark(
+    data: RecordingSet,
+    protocol: str | Protocol,
+    methods: Iterable[str | Method],
+    calibration: int | Sequence[int] = 0,
+    seeds: int | Sequence[int] = 0,
+    out_dir: str | os.PathLike[str] | None = None,
+    n_jobs: int = 1,
+    vote: int | None = 5,
+    trace_memory: bool = True,
+    write_report: bool = True,
+    show_progress: bool = True,
+) -> BenchmarkResult:
+    """Evaluate ``methods`` on ``data`` under ``protocol``.
+
+    Parameters
+    ----------
+    data : RecordingSet
+    protocol : str or Protocol
+        e.g. ``"loso"``, ``"cross-day"``, ``"leave-group-out:gender"`` (`get_protocol`).
+    methods : iterable of str or Method
+        Registered method names (``myoshift methods list``) or `Method` objects.
+    calibration : int or sequence of int
+        Calibration budgets in repetitions of the target (0 = zero-shot).
+    seeds : int or sequence of int
+    out_dir : path, optional
+        Where ``runs/`` (cache), ``results.csv``, ``summary.json`` and ``report.html``
+        go; without it nothing is cached or written.
+    n_jobs : int
+        Folds evaluated in parallel processes (-1: one per core).
+    vote : int or None
+        Window count of the majority-vote metrics (``accuracy_vote{n}``).
+
+    Returns
+    -------
+    BenchmarkResult
+    """
+    t_start = time.perf_counter()
+    proto = get_protocol(protocol)
+    meths = [resolve_method(m) for m in methods]
+    if not meths:
+        raise ConfigError("no methods to evaluate")
+    names = [m.name for m in meths]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"methods given twice: {names}")
+    seed_list = [seeds] if isinstance(seeds, int) else [int(s) for s in seeds]
+    folds = proto.split(data, calibration)
+    by_name: dict[str, list[Fold]] = {}
+    for f in folds:
+        by_name.setdefault(f.name, []).append(f)
+    dataset = _dataset_name(data)
+    data_id = {
+        "dataset": dataset,
+        "subjects": [str(s) for s in data.unique("subject")],
+        "n_recordings": len(data),
+        "n_samples": int(sum(r.n_samples for r in data)),
+    }
+    out = Path(out_dir) if out_dir is not None else None
+    store = ResultStore(out / "runs") if out is not None else None
+
+    records: dict[RunKey, dict[str, Any]] = {}
+    order: list[RunKey] = []
+    tasks: list[tuple[Method, list[Fold], int, list[RunKey]]] = []
+    for m in meths:
+        chash = config_hash(
+            {
+                "method": [m.name, m.window_ms, m.step_ms, m.params],
+                "protocol": [proto.label, proto.params()],
+                "data": data_id,
+                "vote": vote,
+            }
+        )
+        for fname, group in by_name.items():
+            for seed in seed_list:
+                todo_f, todo_k = [], []
+                for f in group:
+                    key = RunKey(
+                        dataset, proto.label, m.name, fname, seed, f.info["calibration"], chash
+                    )
+                    order.append(key)
+                    cached = store.get(key) if store is not None else None
+                    if cached is not None:
+                        records[key] = cached
+                    else:
+                        todo_f.append(f)
+                        todo_k.append(key)
+                if todo_f:
+                    tasks.append((m, todo_f, seed, todo_k))
+    n_cached = len(records)
+    log.info(
+        "%s: %d runs, %d cached, %d tasks to compute", proto.label, len(order), n_cached, len(tasks)
+    )
+    store_root = str(store.root) if store is not None else None
+    if tasks:
+        est = max(_task_bytes(t[1][0], t[0]) for t in tasks)
+        jobs = min(effective_jobs(n_jobs, est), len(tasks))
+        if jobs <= 1:
+            results_iter: Iterable[list[dict[str, Any]]] = (
+                run_task(m, fs, s, ks, store_root, vote, trace_memory) for m, fs, s, ks in tasks
+            )
+        else:
+            from joblib import Parallel, delayed, parallel_config
+
+            threads = max(1, (os.cpu_count() or 1) // jobs)
+            with parallel_config(backend="loky", inner_max_num_threads=threads):
+                parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+                results_iter = parallel(
+                    delayed(run_task)(m, fs, s, ks, store_root, vote, trace_memory)
+                    for m, fs, s, ks in tasks
+                )
+        for recs in progress(results_iter, f"benchmark {proto.label}", show_progress, len(tasks)):
+            for rec in recs:
+                records[RunKey(**rec["key"])] = rec
+    ordered = [records[k] for k in order if k in records]
+    frame = to_frame(ordered)
+    summary = summarize(frame) if not frame.empty else pd.DataFrame()
+    n_failed = sum(1 for r in ordered if r.get("status") != "ok")
+    result = BenchmarkResult(
+        frame,
+        summary,
+        ordered,
+        n_computed=len(ordered) - n_cached,
+        n_cached=n_cached,
+        n_failed=n_failed,
+        out_dir=out,
+        wall_s=time.perf_counter() - t_start,
+        meta={
+            "dataset": dataset,
+            "protocol": proto.label,
+            "methods": names,
+            "calibration": sorted({int(f.info["calibration"]) for f in folds}),
+            "seeds": seed_list,
+            "n_folds": len(by_name),
+            "class_names": list(data.class_names),
+        },
+    )
+    if out is not None:
+        write_outputs(result, write_report=write_report)
+    return result
+
+
+def summary_dict(result: BenchmarkResult) -> dict[str, Any]:
+    """The content of ``summary.json``."""
+    failures = [
+        {
+            "method": r["key"]["method"],
+            "fold": r["key"]["fold"],
+            "calibration": r["key"]["calibration"],
+            "seed": r["key"]["seed"],
+            "error": r.get("error"),
+        }
+        for r in result.records
+        if r.get("status") != "ok"
+    ]
+    ok = result.results[result.results["metric"] != "error"]
+    tests = (
+        compare_methods(ok) if len(result.meta.get("methods", [])) > 1 and not ok.empty else None
+    )
+    return {
+        **result.meta,
+        "n_runs": len(result.records),
+        "n_computed": result.n_computed,
+        "n_cached": result.n_cached,
+        "n_failed": result.n_failed,
+        "wall_s": round(result.wall_s, 3),
+        "failures": failures,
+        "summary": json.loads(result.summary.to_json(orient="records")),
+        "wilcoxon": [] if tests is None else json.loads(tests.to_json(orient="records")),
+    }
+
+
+def write_outputs(result: BenchmarkResult, write_report: bool = True) -> dict[str, Path]:
+    """Write ``results.csv``, ``summary.json`` and (optionally) ``report.html`` + plots."""
+    out = result.out_dir
+    if out is None:
+        raise ConfigError("the benchmark result has no output directory")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"results": out / "results.csv", "summary": out / "summary.json"}
+    result.results.to_csv(paths["results"], index=False)
+    paths["summary"].write_text(json.dumps(summary_dict(result), indent=1, default=str))
+    if write_report:
+        from myoshift.evaluation.report import write_report as _write_report
+
+        paths["report"] = _write_report(result, out)
+    return paths

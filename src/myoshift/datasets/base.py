@@ -142,10 +142,11 @@ class Dataset(ABC):
                 path.unlink(missing_ok=True)
         recs = self.parse_unit(root, unit)
         try:
-            for stale in path.parent.glob(f"{_safe(unit.key)}-*.npz"):
+            # exactly this unit's older entries (not those of a unit named "<key>-...")
+            for stale in path.parent.glob(f"{_safe(unit.key)}-{'?' * len(key)}.npz"):
                 stale.unlink(missing_ok=True)
             cache.save(path, recs)
-        except OSError as exc:
+        except (OSError, TypeError, ValueError) as exc:  # e.g. read-only, non-JSON meta
             log.warning("could not write cache %s: %s", path, exc)
         return recs
 

@@ -1,0 +1,241 @@
+"""The parsed-recording cache: round trip, hits, invalidation, corruption, atomic writes."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from myoshift.datasets import cache
+from myoshift.recording import AuxStream, Layout, Recording, RecordingSet
+from tests.datasets.test_base import TinyDataset, write_tiny
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A data dir holding TinyDataset: subjects 1 and 2, two files each."""
+    TinyDataset.parse_calls.clear()
+    write_tiny(tmp_path / "data")
+    return tmp_path / "data"
+
+
+def _same(a: Recording, b: Recording) -> None:
+    np.testing.assert_array_equal(a.emg, b.emg)
+    assert a.emg.dtype == b.emg.dtype == np.float32
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert a.fs == b.fs and a.layout == b.layout and a.class_names == b.class_names
+    if a.repetition is None:
+        assert b.repetition is None
+    else:
+        assert b.repetition is not None
+        np.testing.assert_array_equal(a.repetition, b.repetition)
+    assert a.meta == b.meta
+    assert set(a.aux) == set(b.aux)
+    for k in a.aux:
+        np.testing.assert_array_equal(a.aux[k].data, b.aux[k].data)
+        assert (a.aux[k].fs, a.aux[k].names, a.aux[k].start) == (
+            b.aux[k].fs,
+            b.aux[k].names,
+            b.aux[k].start,
+        )
+
+
+def _same_sets(a: RecordingSet, b: RecordingSet) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        _same(x, y)
+
+
+def _entries(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / TinyDataset.name).glob("*.npz"))
+
+
+def _load(data: Path, cache_dir: Path, use_cache: bool = True) -> RecordingSet:
+    ds = TinyDataset(data_dir=data, cache_dir=cache_dir, use_cache=use_cache)
+    return ds.load(show_progress=False)
+
+
+def test_round_trip_equals_parsing_and_second_load_is_served_from_cache(tiny, tmp_path):
+    parsed = _load(tiny, tmp_path / "c", use_cache=False)
+    assert not (tmp_path / "c").exists()
+    first = _load(tiny, tmp_path / "c")
+    _same_sets(parsed, first)
+    assert len(_entries(tmp_path / "c")) == 2  # one per unit
+    TinyDataset.parse_calls.clear()
+    second = _load(tiny, tmp_path / "c")
+    assert TinyDataset.parse_calls == []
+    _same_sets(parsed, second)
+    assert second[0].layout.kind == "grid" and second[0].layout.channel_map == ((1, 0), (3, 2))
+    assert second[0].meta["gain"] == 1.5 and second[0].meta["left"] is True
+
+
+def test_changed_source_file_invalidates_only_its_unit(tiny, tmp_path):
+    c = tmp_path / "c"
+    _load(tiny, c)
+    before = _entries(c)
+    TinyDataset.parse_calls.clear()
+    f = tiny / "Tiny" / "s2" / "r1.npy"
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # same size, new mtime
+    rs = _load(tiny, c)
+    assert TinyDataset.parse_calls == ["s2"]
+    assert len(_entries(c)) == 2 and _entries(c) != before  # stale entry replaced
+    # a change of content (and size) is seen too, and the new content is returned
+    a = np.load(f)
+    np.save(f, a[:50])
+    TinyDataset.parse_calls.clear()
+    rs = _load(tiny, c)
+    assert TinyDataset.parse_calls == ["s2"]
+    assert rs.select(subject=2, trial=1)[0].n_samples == 50
+    # adding a file to a unit changes its key as well
+    np.save(tiny / "Tiny" / "s1" / "r9.npy", a[:30])
+    TinyDataset.parse_calls.clear()
+    assert len(_load(tiny, c).select(subject=1)) == 3
+    assert TinyDataset.parse_calls == ["s1"]
+
+
+def test_invalidating_one_unit_keeps_entries_of_units_with_a_longer_key(tmp_path):
+    """Unit ``s1``'s stale-entry clean-up must not delete the entry of unit ``s1-b``."""
+
+    class Keys(TinyDataset):
+        def units(self, root):
+            return [
+                u if u.subject == 1 else type(u)("s1-b", u.subject, u.files)
+                for u in super().units(root)
+            ]
+
+    write_tiny(tmp_path / "d")
+    Keys(data_dir=tmp_path / "d", cache_dir=tmp_path / "c").load(show_progress=False)
+    f = tmp_path / "d" / "Tiny" / "s1" / "r1.npy"
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    TinyDataset.parse_calls.clear()
+    Keys(data_dir=tmp_path / "d", cache_dir=tmp_path / "c").load(show_progress=False)
+    assert TinyDataset.parse_calls == ["s1"]
+    TinyDataset.parse_calls.clear()
+    Keys(data_dir=tmp_path / "d", cache_dir=tmp_path / "c").load(show_progress=False)
+    assert TinyDataset.parse_calls == []
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "flip", "format"])
+def test_corrupt_entry_is_detected_logged_and_reparsed(tiny, tmp_path, caplog, damage):
+    c = tmp_path / "c"
+    parsed = _load(tiny, c, use_cache=False)
+    _load(tiny, c)
+    entry = _entries(c)[0]
+    raw = entry.read_bytes()
+    if damage == "truncate":
+        entry.write_bytes(raw[: len(raw) // 2])
+    elif damage == "garbage":
+        entry.write_bytes(b"\x00garbage" * 100)
+    elif damage == "empty":
+        entry.write_bytes(b"")
+    elif damage == "flip":  # one bit in the middle of the EMG block (CRC must catch it)
+        b = bytearray(raw)
+        b[len(b) // 3] ^= 0x10
+        entry.write_bytes(bytes(b))
+    else:  # a readable file from another cache format
+        recs = cache.load(entry)
+        old = cache.CACHE_FORMAT
+        try:
+            cache.CACHE_FORMAT = old + 1
+            cache.save(entry, recs)
+        finally:
+            cache.CACHE_FORMAT = old
+    TinyDataset.parse_calls.clear()
+    with caplog.at_level(logging.WARNING, logger="myoshift.datasets.base"):
+        again = _load(tiny, c)
+    assert TinyDataset.parse_calls == ["s1"]
+    assert any(str(entry) in r.getMessage() for r in caplog.records)
+    _same_sets(parsed, again)
+    # and the entry was rewritten, valid
+    TinyDataset.parse_calls.clear()
+    _same_sets(parsed, _load(tiny, c))
+    assert TinyDataset.parse_calls == []
+
+
+def test_interrupted_write_leaves_no_readable_partial_entry(tiny, tmp_path, monkeypatch):
+    c = tmp_path / "c"
+
+    def dying_savez(fh, **arrays):
+        fh.write(b"PK\x03\x04 half an npz")
+        raise KeyboardInterrupt  # as if the run were stopped mid-write
+
+    monkeypatch.setattr(np, "savez", dying_savez)
+    with pytest.raises(KeyboardInterrupt):
+        _load(tiny, c)
+    folder = c / TinyDataset.name
+    assert list(folder.iterdir()) == []  # no entry and no .tmp- file left
+    monkeypatch.undo()
+    # A hard kill skips the clean-up: the temporary file stays but is never read.
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".tmp-abc123.npz").write_bytes(b"PK\x03\x04 half")
+    TinyDataset.parse_calls.clear()
+    rs = _load(tiny, c)
+    assert TinyDataset.parse_calls == ["s1", "s2"] and len(rs) == 4
+    TinyDataset.parse_calls.clear()
+    _load(tiny, c)
+    assert TinyDataset.parse_calls == []
+
+
+def test_unwritable_cache_or_unserialisable_meta_still_loads(tiny, tmp_path, caplog):
+    class Odd(TinyDataset):
+        def parse_unit(self, root, unit):
+            recs = super().parse_unit(root, unit)
+            for r in recs:
+                r.meta["odd"] = {1, 2}  # a set is not JSON
+            return recs
+
+    with caplog.at_level(logging.WARNING):
+        rs = Odd(data_dir=tiny, cache_dir=tmp_path / "c").load(show_progress=False)
+    assert len(rs) == 4
+    assert "could not write cache" in caplog.text
+    assert not list((tmp_path / "c").rglob("*.npz"))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    rs = TinyDataset(data_dir=tiny, cache_dir=blocker).load(show_progress=False)
+    assert len(rs) == 4
+
+
+def test_save_load_mixed_widths_and_optional_fields(tmp_path):
+    rng = np.random.default_rng(1)
+    recs = [
+        Recording(rng.standard_normal((30, 3)), 50.0, np.zeros(30), Layout.ring(3)),
+        Recording(
+            rng.standard_normal((20, 5)),
+            1000.0,
+            np.r_[np.full(10, -1), np.full(10, 2)],
+            Layout.plain(5),
+            repetition=np.arange(20),
+            aux={
+                "glove": AuxStream(rng.standard_normal((4, 22)), 25.0),
+                "imu": AuxStream(rng.standard_normal((7, 4)), 50.0, ("w", "x", "y", "z")),
+            },
+            meta={"subject": "A", "day": np.int64(3), "posture": None},
+            class_names=("rest", "a", "b"),
+        ),
+        Recording(np.zeros((0, 3)), 50.0, np.zeros(0), Layout.ring(3), meta={"subject": "B"}),
+    ]
+    path = tmp_path / "x.npz"
+    cache.save(path, recs)
+    back = cache.load(path)
+    for a, b in zip(recs, back):
+        a.meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in a.meta.items()}
+        _same(a, b)
+    cache.save(path, [])
+    assert cache.load(path) == []
+    with np.load(path) as z:  # a handful of members, not one per recording
+        assert len(z.files) <= 5
+
+
+def test_source_key_depends_on_files_parser_and_name(tmp_path):
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"1234")
+    k = cache.source_key("x", 1, [f], tmp_path)
+    assert k == cache.source_key("x", 1, [f], tmp_path)
+    assert k != cache.source_key("x", 2, [f], tmp_path)
+    assert k != cache.source_key("y", 1, [f], tmp_path)
+    f.write_bytes(b"12345")
+    assert k != cache.source_key("x", 1, [f], tmp_path)

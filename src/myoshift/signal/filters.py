@@ -109,11 +109,16 @@ def notch_frequencies(fs: float, freq: float = 50.0, harmonics: int | None = Non
 def notch_sos(
     fs: float, freq: float = 50.0, harmonics: int | None = None, quality: float = 30.0
 ) -> np.ndarray:
-    """Cascade of IIR notches (``iirnotch``) at ``freq`` and its harmonics, as sos."""
+    """Cascade of IIR notches (``iirnotch``) at ``freq`` and its harmonics, as sos.
+
+    ``quality`` is the Q of the notch at the fundamental; harmonic ``k`` gets ``k * Q`` so
+    that every notch has the same -3 dB width ``freq / quality`` Hz (a fixed Q would
+    widen the notches with frequency and eat the EMG band above a few hundred Hz).
+    """
     quality = positive(quality, "quality")
     sections = []
-    for f in notch_frequencies(fs, freq, harmonics):
-        b, a = sps.iirnotch(f, quality, fs=fs)
+    for k, f in enumerate(notch_frequencies(fs, freq, harmonics), start=1):
+        b, a = sps.iirnotch(f, quality * k, fs=fs)
         sections.append(sps.tf2sos(b, a))
     return np.concatenate(sections, axis=0)
 
@@ -444,12 +449,16 @@ def filter_recording(
     lowpass: float | None = None,
     notch: float | None = None,
     notch_harmonics: int | None = None,
+    notch_quality: float = 30.0,
     order: int = 4,
     zero_phase: bool = True,
 ) -> Recording:
     """A copy of ``rec`` with filtered EMG (labels, repetition, aux and meta carried over).
 
-    Example: ``filter_recording(rec, bandpass=(20, 450), notch=50)``. Filter the whole
+    Example: ``filter_recording(rec, bandpass=(20, 450), notch=50)``. The notch's
+    ``notch_quality`` Q sets its -3 dB width ``freq / Q`` (30 -> 2 Hz at 60 Hz); lower it
+    when the mains line is off its nominal frequency on the recording's clock (on the
+    3DC armband's nominal 1000 Hz clock it sits near 60.7 Hz: Q = 10 is needed). Filter the whole
     recording before windowing: zero-phase filtering of short windows distorts them.
     Apply to a set with ``rset.map(lambda r: filter_recording(r, ...))``.
     """
@@ -462,6 +471,7 @@ def filter_recording(
         lowpass=lowpass,
         notch=notch,
         notch_harmonics=notch_harmonics,
+        notch_quality=notch_quality,
         order=order,
     )
     if rec.n_samples == 0:

@@ -1,0 +1,48 @@
+"""``myoshift models list``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from myoshift.cli.main import main
+from myoshift.models import model_names
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_models_list_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == model_names()
+    for r in rows:
+        assert r["citation"]
+        assert r["n_parameters"] > 1000
+        assert r["macs"] > r["n_parameters"] // 2
+        assert r["default_input"]["n_channels"] >= 1 and r["default_input"]["n_samples"] >= 1
+        assert set(r["tasks"]) <= {"classification", "regression"}
+        assert "window_ms" in r["recipe"]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["tcn"]["n_parameters"] < 100_000  # armband-MCU sized
+    assert by_name["mobilenetv2"]["default_input"]["grid"] == [1, 8]
+    assert "regression" in by_name["rcnn"]["tasks"]
+
+
+def test_models_list_text_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "list", "--outputs", "3"]) == 0
+    out = capsys.readouterr().out
+    for name in model_names():
+        assert name in out
+    assert "MACs" in out and "params" in out
+    assert main(["models", "list", "--outputs", "0"]) == 2
+    assert "n_outputs must be a positive int" in capsys.readouterr().err
+    assert main(["models"]) == 1  # no sub-command: help

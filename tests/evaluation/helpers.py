@@ -145,3 +145,7 @@ def build_fragile(fs: float, seed: int) -> CentroidClassifier:
 
 def build_noadapt(fs: float, seed: int) -> NoAdapt:
     return NoAdapt()
+
+
+def build_broken(fs: float, seed: int) -> NoAdapt:
+    raise ValueError("this method cannot be built")

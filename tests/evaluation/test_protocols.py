@@ -242,3 +242,16 @@ def test_cv_view_over_windows() -> None:
 def test_empty_set_is_an_error() -> None:
     with pytest.raises(ConfigError, match="empty"):
         get_protocol("loso").split(RecordingSet())
+
+
+def test_trial_field_separates_files_with_the_same_repetition_code() -> None:
+    # flexemg-like: every trial file codes its gesture samples as repetition 1
+    recs = []
+    for trial in range(1, 7):
+        r = ninapro_like(1, reps=1)
+        r.meta = {"dataset": "flexlike", "subject": 1, "session": 1, "trial": trial}
+        recs.append(r)
+    rs = RecordingSet(recs)
+    (fold,) = get_protocol("within-session").split(rs)
+    assert [r.meta["trial"] for r in fold.train] == [1, 2, 3, 4]
+    assert [r.meta["trial"] for r in fold.test] == [5, 6]

@@ -12,7 +12,13 @@ import pytest
 from myoshift.errors import ConfigError
 from myoshift.evaluation import Method, run_benchmark
 from myoshift.evaluation.results import RESULT_COLUMNS
-from tests.evaluation.helpers import build_centroid, build_fragile, build_noadapt, make_set
+from tests.evaluation.helpers import (
+    build_broken,
+    build_centroid,
+    build_fragile,
+    build_noadapt,
+    make_set,
+)
 
 CENTROID = Method("centroid", build_centroid, window_ms=200, step_ms=100)
 
@@ -84,6 +90,9 @@ def test_crash_in_one_fold_is_isolated(tmp_path: Path) -> None:
     assert len(ok) == 2 + 3
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["failures"][0]["fold"] == "2"
+    broken = run_benchmark(rs, "loso", [Method("broken", build_broken)], calibration=[0, 1])
+    assert broken.n_failed == 6
+    assert broken.results["error"].str.startswith("fit failed: ValueError: this method").all()
     # failures are not cached: a rerun tries again
     again = run_benchmark(rs, "loso", [fragile, CENTROID], out_dir=tmp_path, write_report=False)
     assert again.n_computed == 1 and again.n_failed == 1

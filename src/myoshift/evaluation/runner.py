@@ -208,6 +208,7 @@ def run_task(
         if trace_memory:
             tracemalloc.reset_peak()
         record: dict[str, Any] = {"info": dict(fold.info), "method_params": method.params}
+        n_test = 0
         try:
             if fit_error is not None:
                 raise _FitFailed(fit_error)
@@ -228,7 +229,6 @@ def run_task(
         except Exception as exc:
             record.update(status="error", error=_error_text(exc))
             log.warning("%s on fold %s failed: %s", method.name, fold.name, record["error"])
-            n_test = 0
         run_s = time.perf_counter() - t1
         traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace_memory else float("nan")
         record["resources"] = {

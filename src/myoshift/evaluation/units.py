@@ -12,9 +12,10 @@ both sides. The unit of every sample is found, in this order, from
    class is repetition n (rest and unlabelled samples join the run before them);
 4. otherwise the recording's rank among the recordings of its subject and session.
 
-Units are ordered by their *context* (split, session, day, series, exercise, posture;
-"train" sessions before "test" ones, numbers naturally) and then by repetition, so
-"the first k repetitions" of a subject is well defined.
+A repetition is identified by its *context* (split, session, day, series, exercise,
+posture), the recording's trial/cycle/repetition field where it has one, and the unit
+above. Repetitions are ordered by that key ("train" sessions before "test" ones, numbers
+naturally), so "the first k repetitions" of a subject is well defined.
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
             ranks[i] = seen[keys[i]]
         table.loc[missing, "_rep"] = ranks[missing.to_numpy()]
     table["_rep"] = table["_rep"].astype(np.int64)
+    # a trial/cycle field joins the key: files of one session can all be "repetition 1"
+    columns += [c for c in REP_KEYS if c in table.columns]
     ukeys = [
         (*_context({str(k): v for k, v in r.items()}, columns), r["_rep"])
         for r in table[[*columns, "_rep"]].to_dict("records")

@@ -27,7 +27,7 @@ IMU alignment
 The files carry no time stamps. EMG and IMU packets were logged by one acquisition
 loop for the same gesture, so both files span the same interval: they start together
 and end together. Measured on participants 1-3, the IMU count is not a fixed fraction
-of the EMG count (the number of IMU rows per EMG second ranges from about 42 to 59 Hz
+of the EMG count (the number of IMU rows per EMG second ranges from about 41 to 59 Hz
 between files), so a fixed 50 Hz would drift by up to a second over a 5 s file. The
 loader therefore derives each file's IMU rate as ``n_imu_rows / emg_duration`` and puts
 IMU row ``i`` at ``t = i / fs_imu`` on the EMG clock (EMG sample 0 at t = 0). Leading

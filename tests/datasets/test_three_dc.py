@@ -199,3 +199,21 @@ def test_real_spot_check_against_raw_files(real: RecordingSet) -> None:
     first = int(np.flatnonzero(np.any(quat != 0, axis=1))[0])
     np.testing.assert_allclose(rec.aux["imu"].data, quat[first:], rtol=1e-6)
     assert rec.aux["imu"].fs == pytest.approx(len(quat) / rec.duration)
+
+
+def test_cache_round_trip_keeps_the_imu_stream(tmp_path: Path) -> None:
+    _write_pair(tmp_path, rep=0, cls=5)
+    zero = _write_pair(tmp_path, rep=1, cls=5, n_imu=3)
+    imu = zero.parent.parent / "IMU" / zero.name.replace("_EMG_", "_IMU_")
+    imu.write_text("(0, 0, 0, 0)\n(0, 0, 0, 0)")  # the IMU never produced an orientation
+    first = _load(tmp_path)
+    assert any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
+    second = _load(tmp_path)  # from the cache
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a.emg, b.emg)
+        assert a.meta == b.meta
+        sa, sb = a.aux["imu"], b.aux["imu"]
+        np.testing.assert_array_equal(sa.data, sb.data)
+        assert (sa.fs, sa.start, sa.names) == (sb.fs, sb.start, sb.names)
+    empty = first.select(file_rep=1)[0].aux["imu"]
+    assert empty.data.shape == (0, 4) and empty.fs == pytest.approx(2 / 1.5)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
@@ -35,13 +36,17 @@ def make_classifier(name: str, seed: int = 0, **params: Any) -> BaseEstimator:
     """A fresh scikit-learn classifier by short name, seeded where it is random.
 
     ``lda``: LinearDiscriminantAnalysis (SVD solver); ``svm``: RBF SVC with probability
-    estimates; ``rf``: RandomForestClassifier(100 trees); ``knn``: 5 nearest neighbours.
+    estimates (5-fold sigmoid calibration); ``rf``: RandomForestClassifier(100 trees);
+    ``knn``: 5 nearest neighbours.
     ``params`` override the defaults.
     """
     if name == "lda":
         return LinearDiscriminantAnalysis(**params)
     if name == "svm":
-        return SVC(**{"kernel": "rbf", "probability": True, "random_state": seed, **params})
+        # Platt-style probabilities by 5-fold calibration (SVC(probability=True) is
+        # deprecated); deterministic: unshuffled stratified folds, seeded SVC.
+        svc = SVC(**{"kernel": "rbf", "random_state": seed, **params})
+        return CalibratedClassifierCV(svc, method="sigmoid", cv=5, ensemble=False)
     if name == "rf":
         return RandomForestClassifier(
             **{"n_estimators": 100, "random_state": seed, "n_jobs": 1, **params}
@@ -175,12 +180,16 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
         steps: list[tuple[str, Any]] = []
         if self.scale:
             steps.append(("scaler", StandardScaler()))
-        steps.append(
-            ("clf", make_classifier(self.classifier, self.seed, **(self.classifier_params or {})))
-        )
+        clf = make_classifier(self.classifier, self.seed, **(self.classifier_params or {}))
+        if isinstance(clf, CalibratedClassifierCV):
+            smallest = int(np.unique(y, return_counts=True)[1].min())
+            if smallest < 2:
+                raise ConfigError("svm needs at least 2 windows of every class")
+            clf.set_params(cv=min(5, smallest))
+        steps.append(("clf", clf))
         self.pipeline_ = Pipeline(steps).fit(F, y)
         self.classes_ = self.pipeline_.classes_
-        self.features_train_ = F.astype(np.float32)
+        self.features_train_ = np.asarray(F, dtype=np.float64)
         self.y_train_ = np.asarray(y)
 
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> ClassicalClassifier:
@@ -254,7 +263,7 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
             )
         F = self._features(X)
         if mode == "pooled":
-            F = np.concatenate([self.features_train_.astype(np.float64), F])
+            F = np.concatenate([self.features_train_, F])
             y = np.concatenate([self.y_train_, y])
         else:
             missing = np.setdiff1d(self.classes_, y)

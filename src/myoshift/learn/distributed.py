@@ -102,6 +102,33 @@ def init_from_env(backend: str | None = None, timeout_s: float = 600.0) -> DistI
     return out
 
 
+def sync_buffers(module: torch.nn.Module) -> None:
+    """Make buffers identical on every rank: floating ones averaged, others from rank 0.
+
+    DistributedDataParallel keeps parameters in sync but each rank updates its own
+    batch-norm running statistics during the epoch; averaging them after each epoch
+    gives every rank the same network (and the same validation loss).
+    """
+    if not is_distributed():
+        return
+    world = dist.get_world_size()
+    for buf in module.buffers():
+        if buf.is_floating_point():
+            dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+            buf.div_(world)
+        else:
+            dist.broadcast(buf, src=0)
+
+
+def all_sum(*values: float) -> tuple[float, ...]:
+    """Sum numbers over ranks (unchanged when not distributed)."""
+    if not is_distributed():
+        return tuple(values)
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return tuple(float(v) for v in t)
+
+
 def barrier() -> None:
     """Wait for every rank (no-op when not distributed)."""
     if is_distributed():

@@ -133,12 +133,10 @@ def save_estimator(est: Any, path: str | Path) -> Path:
         save_file(tensors, str(weights))
     elif isinstance(est, ClassicalClassifier):
         est._check_fitted()
-        F = np.ascontiguousarray(est.features_train_, dtype=np.float32)
+        F = np.ascontiguousarray(est.features_train_, dtype=np.float64)
         arrays: dict[str, np.ndarray] = {
             "features_train": F,
-            "probe_proba": np.asarray(
-                est.pipeline_.predict_proba(F[:_PROBE].astype(np.float64)), dtype=np.float64
-            ),
+            "probe_proba": np.asarray(est.pipeline_.predict_proba(F[:_PROBE]), dtype=np.float64),
         }
         fitted = {
             "classes": _classes_json(est.classes_),
@@ -214,8 +212,8 @@ def load_estimator(path: str | Path) -> Any:
             est.n_channels_in_ = int(fitted["n_channels_in"])
             est.n_features_in_ = int(fitted["n_features_in"])
             est.fs_ = fitted["fs"]
-            est._refit(F.astype(np.float64), y)
-            probe = est.pipeline_.predict_proba(F[:_PROBE].astype(np.float64))
+            est._refit(F, y)
+            probe = est.pipeline_.predict_proba(F[:_PROBE])
             if probe.shape != arrays["probe_proba"].shape or not np.allclose(
                 probe, arrays["probe_proba"], atol=1e-6
             ):

@@ -360,7 +360,7 @@ class Trainer:
                 else:
                     loader = DataLoader(ds, batch_size=c.batch_size, shuffle=True, generator=gen)
                 (train_mode or nn.Module.train)(net)
-                total, count = 0.0, 0
+                total, count = 0.0, 0.0
                 for b, (xb, yb, idx) in enumerate(loader):
                     if not torch.isfinite(xb).all():
                         bad = idx[~torch.isfinite(xb).reshape(len(xb), -1).all(dim=1)]
@@ -386,6 +386,8 @@ class Trainer:
                     opt.step()
                     total += float(loss.item()) * len(xb)
                     count += len(xb)
+                distributed.sync_buffers(net)
+                total, count = distributed.all_sum(total, count)
                 record = {"epoch": float(epoch), "train_loss": total / max(count, 1)}
                 if has_val:
                     assert X_val is not None and y_val is not None

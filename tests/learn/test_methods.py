@@ -1,0 +1,89 @@
+"""Named methods: registry from configs + model registry, building, a quick fit each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from myoshift.errors import ConfigError
+from myoshift.learn import ClassicalClassifier, DeepClassifier
+from myoshift.learn.methods import (
+    DEFAULT_DEEP_METHOD,
+    MethodSpec,
+    build_estimator,
+    get_method,
+    method_names,
+    spec_from_dict,
+)
+from myoshift.models import get_model_class, model_names
+
+from .conftest import separable
+
+CLASSICAL = ["lda-td", "rf-td", "svm-td", "knn-td", "lda-tdar"]
+
+
+def test_required_names_present() -> None:
+    names = method_names()
+    assert set(CLASSICAL) <= set(names)
+    assert DEFAULT_DEEP_METHOD in names
+    for m in model_names():
+        if "classification" in get_model_class(m).tasks:
+            assert m in names  # every raw-input classifier architecture is a method
+
+
+def test_specs_are_complete() -> None:
+    for name in method_names():
+        spec = get_method(name)
+        assert isinstance(spec, MethodSpec) and spec.name == name
+        assert spec.citation and spec.kind in ("classical", "deep")
+        assert spec.window_ms > 0 and spec.step_ms > 0
+    tcn = get_method("tcn")
+    assert tcn.source.endswith("tcn.yaml") and "Bai" in tcn.citation
+    assert get_method("lda-tdar").params["features"] == "td-ar"
+
+
+def test_unknown_name_lists_valid() -> None:
+    with pytest.raises(ConfigError, match="valid methods: .*lda-td"):
+        get_method("lda-xyz")
+    with pytest.raises(ConfigError, match="unknown DeepClassifier parameters"):
+        build_estimator("tcn", fs=200.0, bogus=1)
+
+
+def test_bad_config_dicts() -> None:
+    base = {"name": "x", "kind": "classical", "estimator": "ClassicalClassifier"}
+    with pytest.raises(ConfigError, match="citation"):
+        spec_from_dict({**base, "window_ms": 200})
+    with pytest.raises(ConfigError, match="unknown fields"):
+        spec_from_dict({**base, "citation": "c", "window_ms": 200, "colour": 1})
+    with pytest.raises(ConfigError, match="kind"):
+        spec_from_dict({**base, "kind": "quantum", "citation": "c", "window_ms": 1})
+
+
+def test_extra_methods_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "knn3.yaml").write_text(
+        "name: knn3-td\nkind: classical\nestimator: ClassicalClassifier\ncitation: test\n"
+        "window_ms: 150\nparams: {classifier: knn, classifier_params: {n_neighbors: 3}}\n"
+    )
+    monkeypatch.setenv("MYOSHIFT_METHODS_DIR", str(tmp_path))
+    spec = get_method("knn3-td")
+    assert spec.step_ms == 25.0
+    est = build_estimator(spec, fs=100.0, seed=3)
+    assert est.classifier_params == {"n_neighbors": 3} and est.seed == 3 and est.fs == 100.0
+
+
+@pytest.mark.parametrize("name", method_names())
+def test_every_method_fits_tiny_data(name: str) -> None:
+    spec = get_method(name)
+    X, y, g = separable(n_per_class=8, n_channels=8, n_samples=52)
+    overrides = {"epochs": 1, "threads": 1, "batch_size": 16} if spec.kind == "deep" else {}
+    est = build_estimator(spec, fs=200.0, seed=1, **overrides)
+    assert isinstance(est, DeepClassifier if spec.kind == "deep" else ClassicalClassifier)
+    est.fit(X, y, g)
+    pred = est.predict(X)
+    assert pred.shape == (len(X),) and set(np.unique(pred)) <= {0, 1, 2}
+    if spec.adapt:
+        est.adapt(
+            X[:12], y[:12], **{**spec.adapt, **({"epochs": 1} if spec.kind == "deep" else {})}
+        )

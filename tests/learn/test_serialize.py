@@ -1,0 +1,89 @@
+"""Save/load: identical predictions, no pickle, corrupt or tampered files refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from myoshift.errors import ModelFileError
+from myoshift.learn import ClassicalClassifier, DeepClassifier, DeepRegressor, load_estimator
+
+from .conftest import separable
+
+FAST = dict(model="test-tiny", epochs=2, batch_size=16, threads=1)
+
+
+def test_deep_round_trip(tmp_path: Path) -> None:
+    X, y, g = separable()
+    labels = np.array(["a", "b", "c"])[y]
+    clf = DeepClassifier(**FAST, class_weight={"a": 2.0}).fit(X, labels, g)
+    clf.save(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "estimator.json",
+        "weights.safetensors",
+    ]
+    back = DeepClassifier.load(tmp_path / "m")
+    assert np.array_equal(back.predict_proba(X), clf.predict_proba(X))
+    assert back.get_params() == clf.get_params()
+    assert list(back.classes_) == ["a", "b", "c"]
+    back.adapt(X, labels, mode="head", epochs=1)  # a loaded model can be adapted
+
+
+def test_regressor_round_trip(tmp_path: Path) -> None:
+    X, _, _ = separable()
+    t = np.abs(X[:, :2]).mean(2)
+    reg = DeepRegressor(**FAST).fit(X, t)
+    back = load_estimator(reg.save(tmp_path / "r"))
+    assert isinstance(back, DeepRegressor)
+    assert np.allclose(back.predict(X), reg.predict(X))
+
+
+@pytest.mark.parametrize("name", ["lda", "rf", "svm", "knn"])
+def test_classical_round_trip(tmp_path: Path, name: str) -> None:
+    X, y, _ = separable()
+    clf = ClassicalClassifier(classifier=name, fs=200.0).fit(X, y)
+    back = ClassicalClassifier.load(clf.save(tmp_path / name))
+    assert np.array_equal(back.predict(X), clf.predict(X))
+    assert np.allclose(back.predict_proba(X), clf.predict_proba(X))
+
+
+def test_tampered_and_corrupt_files(tmp_path: Path) -> None:
+    X, y, _ = separable()
+    d = DeepClassifier(**FAST).fit(X, y).save(tmp_path / "m")
+    weights = d / "weights.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-3] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="SHA-256"):
+        DeepClassifier.load(d)
+    weights.write_bytes(b"\x00" * 16)
+    doc = json.loads((d / "estimator.json").read_text())
+    import hashlib
+
+    doc["weights_sha256"] = hashlib.sha256(b"\x00" * 16).hexdigest()
+    (d / "estimator.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="cannot read weights"):
+        DeepClassifier.load(d)
+    (d / "estimator.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        DeepClassifier.load(d)
+    (d / "estimator.json").write_text(json.dumps({**doc, "class": "os.system"}))
+    with pytest.raises(ModelFileError, match="unknown estimator class"):
+        load_estimator(d)
+    with pytest.raises(ModelFileError, match="missing"):
+        load_estimator(tmp_path / "nowhere")
+
+
+def test_mismatched_weights(tmp_path: Path) -> None:
+    X, y, _ = separable()
+    a = DeepClassifier(**FAST).fit(X, y).save(tmp_path / "a")
+    b = DeepClassifier(**FAST, model_params={"width": 4}).fit(X, y).save(tmp_path / "b")
+    (a / "weights.safetensors").write_bytes((b / "weights.safetensors").read_bytes())
+    doc = json.loads((a / "estimator.json").read_text())
+    doc["weights_sha256"] = json.loads((b / "estimator.json").read_text())["weights_sha256"]
+    (a / "estimator.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="do not match"):
+        load_estimator(a)

@@ -107,3 +107,12 @@ def test_bad_layout_input() -> None:
         rotate_ring(ramp(), np.array([1, 2, 3]))
     with pytest.raises(ShapeError, match="NaN"):
         rotate_ring(np.full((1, 8, 2), np.nan), 1)
+
+
+def test_rotate_ring_per_window_equals_one_by_one() -> None:
+    X = np.random.default_rng(0).standard_normal((5, 8, 7)).astype(np.float32)
+    k = np.array([0.0, 1.5, -2.25, 3.0, -0.75])
+    out = rotate_ring(X, k)
+    assert out.dtype == np.float32
+    for i in range(5):
+        np.testing.assert_allclose(out[i], rotate_ring(X[i : i + 1], k[i])[0], rtol=1e-6)

@@ -29,11 +29,13 @@ def test_packet_nodes_in_frequency_order() -> None:
         assert energy.argmax() == band
 
 
-def test_packet_matches_pywt_per_window() -> None:
-    X = np.random.default_rng(1).standard_normal((2, 2, 64))
-    img = wavelet_packet_image(X, "db2", level=2)
-    wp = pywt.WaveletPacket(X[1, 0], "db2", mode="periodization", maxlevel=2)
-    ref = np.stack([n.data**2 for n in wp.get_level(2, order="freq")])
+@pytest.mark.parametrize("level", [1, 2, 4])
+@pytest.mark.parametrize("mode", ["periodization", "symmetric"])
+def test_packet_matches_pywt_per_window(level: int, mode: str) -> None:
+    X = np.random.default_rng(1).standard_normal((2, 2, 100))
+    img = wavelet_packet_image(X, "db2", level=level, mode=mode)
+    wp = pywt.WaveletPacket(X[1, 0], "db2", mode=mode, maxlevel=level)
+    ref = np.stack([n.data**2 for n in wp.get_level(level, order="freq")])
     np.testing.assert_allclose(img[1, 0], ref)
 
 

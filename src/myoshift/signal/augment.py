@@ -238,7 +238,7 @@ class Augmenter:
     ----------
     steps : sequence
         Each step is a name from `AUGMENTATIONS`, a ``(name, kwargs)`` pair, or a
-        callable ``f(X, rng) -> X``. Example:
+        callable ``f(X, rng=generator) -> X`` (its parameter must be named ``rng``). Example:
         ``[("noise", {"snr_db": (10, 30)}), "scale", ("rotate", {"max_shift": 1})]``.
     p : float or sequence of float
         Probability that a step applies to each window (one value, or one per step).

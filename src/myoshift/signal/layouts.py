@@ -110,15 +110,20 @@ def rotate_ring(X: Any, k: Any) -> np.ndarray:
     n, c, _ = arr.shape
     shifts = _shifts(k, n, "k")
     base = np.floor(shifts)
-    frac = (shifts - base)[:, None, None]
-    ch = np.arange(c)[None, :]
-    i0 = ((ch - base[:, None]) % c).astype(np.int64)
-    i1 = (i0 - 1) % c
-    x0 = np.take_along_axis(arr, i0[:, :, None], axis=1)
+    frac = (shifts - base).astype(arr.dtype)
+    if n and (shifts == shifts[0]).all():  # one shift for all: two rolls
+        x0 = np.roll(arr, int(base[0]), axis=1)
+        if frac[0] == 0:
+            return x0
+        return (1 - frac[0]) * x0 + frac[0] * np.roll(arr, int(base[0]) + 1, axis=1)
+    rows = np.arange(n)[:, None]
+    i0 = (np.arange(c)[None, :] - base[:, None].astype(np.int64)) % c  # (n, C)
+    x0 = arr[rows, i0]  # gathers whole time rows
     if not frac.any():
         return x0
-    x1 = np.take_along_axis(arr, i1[:, :, None], axis=1)
-    return ((1.0 - frac) * x0 + frac * x1).astype(arr.dtype)
+    x1 = arr[rows, (i0 - 1) % c]
+    f = frac[:, None, None]
+    return (1 - f) * x0 + f * x1
 
 
 def translate_grid(
@@ -159,4 +164,4 @@ def translate_grid(
     src = np.where(inside, idx[np.clip(src_r, 0, rows - 1), np.clip(src_c, 0, cols - 1)], -1)
     padded = np.concatenate([arr, np.zeros((n, 1, arr.shape[2]), arr.dtype)], axis=1)
     src = np.where(src >= 0, src, c)
-    return np.take_along_axis(padded, src[:, :, None], axis=1)
+    return padded[np.arange(n)[:, None], src]

@@ -62,10 +62,13 @@ def wavelet_packet_image(
         raise ConfigError(f"unknown extension mode {mode!r}; valid: {pywt.Modes.modes}")
     if arr.shape[2] < 2**lev:
         raise ShapeError(f"windows of {arr.shape[2]} samples are too short for level {lev}")
-    wp = pywt.WaveletPacket(arr.astype(np.float64), wav, mode=mode, maxlevel=lev, axis=-1)
-    nodes = wp.get_level(lev, order="freq")
-    coefs = np.stack([node.data for node in nodes], axis=2)  # (n, C, nodes, L)
-    energy = coefs**2
+    data = arr[:, :, None, :]  # (n, C, nodes, L); pywt keeps float32 / float64
+    for _ in range(lev):  # every node of a level in one dwt call
+        approx, detail = pywt.dwt(data, wav, mode=mode, axis=-1)
+        data = np.stack([approx, detail], axis=3).reshape(*arr.shape[:2], -1, approx.shape[-1])
+    # natural order (a = 0, d = 1 per level) -> frequency order: the Gray code j ^ (j >> 1)
+    freq_order = [j ^ (j >> 1) for j in range(2**lev)]
+    energy = np.square(data[:, :, freq_order, :])
     if n_segments is None:
         return energy.astype(arr.dtype)
     seg = int(positive(n_segments, "n_segments", integer=True))

@@ -59,6 +59,14 @@ def test_cwt_shape_and_frequency_response() -> None:
     assert cwt_image(X, FS).shape == (1, 2, 24, 500)
 
 
+def test_cwt_complex_wavelet_magnitude() -> None:
+    x = np.random.default_rng(4).standard_normal((2, 1, 64))
+    img = cwt_image(x, FS, freqs=[50.0, 100.0], wavelet="cmor1.5-1.0")
+    assert img.shape == (2, 1, 2, 64) and (img >= 0).all()
+    with pytest.raises(ConfigError, match="complex"):
+        cwt_image(x, FS, freqs=[50.0], wavelet="cmor1.5-1.0", magnitude=False)
+
+
 def test_cwt_matches_pywt() -> None:
     x = np.random.default_rng(3).standard_normal((1, 1, 128))
     ours = cwt_image(x, FS, scales=[1.5, 3.0, 6.0], magnitude=False, method="conv")

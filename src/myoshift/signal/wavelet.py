@@ -16,12 +16,13 @@ from myoshift.signal._validation import as_signal, positive
 
 
 def _wavelet(name: str, continuous: bool) -> Any:
-    valid = pywt.wavelist(kind="continuous" if continuous else "discrete")
-    base = name.split("-")[0] if continuous else name
-    if name not in valid and base not in {w.split("-")[0] for w in valid}:
-        kind = "continuous" if continuous else "discrete"
-        raise ConfigError(f"unknown {kind} wavelet {name!r}; see pywt.wavelist(kind={kind!r})")
-    return pywt.ContinuousWavelet(name) if continuous else pywt.Wavelet(name)
+    kind = "continuous" if continuous else "discrete"
+    try:
+        return pywt.ContinuousWavelet(name) if continuous else pywt.Wavelet(name)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"unknown {kind} wavelet {name!r}; see pywt.wavelist(kind={kind!r})"
+        ) from None
 
 
 def wavelet_packet_image(

@@ -11,6 +11,12 @@ from myoshift.signal.augment import (
     time_warp,
     translate_electrodes,
 )
+from myoshift.signal.features import (
+    extract_features,
+    features_from_recordings,
+    features_from_signal,
+    list_features,
+)
 from myoshift.signal.filters import (
     CausalFilter,
     bandpass,
@@ -39,6 +45,11 @@ from myoshift.signal.wavelet import cwt_image, wavelet_packet_image
 from myoshift.signal.windows import Windows, make_windows, ms_to_samples
 
 __all__ = [
+    # features
+    "extract_features",
+    "features_from_recordings",
+    "features_from_signal",
+    "list_features",
     "Windows",
     "make_windows",
     "ms_to_samples",

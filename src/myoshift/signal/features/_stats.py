@@ -1,0 +1,167 @@
+"""Shared per-window intermediates, computed once per chunk and reused by every feature.
+
+Each feature function takes either a raw ``(n_windows, n_channels, n_samples)`` array or
+a `WindowStats`; `extract_features` passes one `WindowStats` per chunk of windows so that
+``|x|``, the first difference, the power spectrum, ... are computed once for all the
+features that need them.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+
+from myoshift.errors import ShapeError
+
+#: ``np.spacing(1)``: the epsilon LibEMG adds inside logarithms.
+EPS = float(np.spacing(1))
+
+
+def next_pow2(n: int) -> int:
+    """Smallest power of two >= ``n`` (1 for 0), LibEMG's FFT length."""
+    return 1 if n == 0 else 2 ** math.ceil(math.log2(n))
+
+
+def _flat_diff(x: np.ndarray) -> np.ndarray:
+    """First difference along the last axis of a C-contiguous array.
+
+    Computed on the flattened array (one contiguous pass, faster than slicing the last
+    axis); the values that straddle two rows are dropped by the returned view.
+    """
+    t = x.shape[-1]
+    flat = x.reshape(-1)
+    buf = np.empty(flat.size, dtype=x.dtype)
+    np.subtract(flat[1:], flat[:-1], out=buf[:-1])
+    buf[-1] = 0.0
+    return buf.reshape(x.shape)[..., : t - 1]
+
+
+class WindowStats:
+    """Lazily computed intermediates of one float64 block of windows.
+
+    Parameters
+    ----------
+    x : ndarray, (n_windows, n_channels, n_samples)
+        Converted to C-contiguous float64 once.
+    """
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = np.ascontiguousarray(x, dtype=np.float64)
+        if self.x.ndim != 3:
+            raise ShapeError(
+                f"windows must be 3-D (n_windows, n_channels, n_samples), got shape {x.shape}"
+            )
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.x.shape[2])
+
+    # -- amplitude -------------------------------------------------------------------------
+    @cached_property
+    def abs(self) -> np.ndarray:
+        return np.abs(self.x)
+
+    @cached_property
+    def abs_sum(self) -> np.ndarray:
+        return np.add.reduce(self.abs, axis=2)
+
+    @cached_property
+    def sum(self) -> np.ndarray:
+        return np.add.reduce(self.x, axis=2)
+
+    @cached_property
+    def sq_sum(self) -> np.ndarray:
+        return np.einsum("ijk,ijk->ij", self.x, self.x)
+
+    @cached_property
+    def mean(self) -> np.ndarray:
+        return self.sum / self.n_samples
+
+    @cached_property
+    def centered(self) -> np.ndarray:
+        return self.x - self.mean[..., None]
+
+    @cached_property
+    def central2(self) -> np.ndarray:
+        """Population variance (two-pass, as ``np.var``)."""
+        c = self.centered
+        return np.einsum("ijk,ijk->ij", c, c) / self.n_samples
+
+    # -- differences -----------------------------------------------------------------------
+    @cached_property
+    def diff(self) -> np.ndarray:
+        return _flat_diff(self.x)
+
+    @cached_property
+    def abs_diff(self) -> np.ndarray:
+        return np.abs(self.diff)
+
+    @cached_property
+    def abs_diff_sum(self) -> np.ndarray:
+        return np.add.reduce(self.abs_diff, axis=2)
+
+    @cached_property
+    def diff_sq_sum(self) -> np.ndarray:
+        d = self.diff
+        return np.einsum("ijk,ijk->ij", d, d)
+
+    @cached_property
+    def diff2(self) -> np.ndarray:
+        d = self.diff
+        return d[..., 1:] - d[..., :-1]
+
+    @cached_property
+    def diff2_sq_sum(self) -> np.ndarray:
+        d2 = self.diff2
+        return np.einsum("ijk,ijk->ij", d2, d2)
+
+    @cached_property
+    def abs_diff2_sum(self) -> np.ndarray:
+        return np.add.reduce(np.abs(self.diff2), axis=2)
+
+    # -- transforms --------------------------------------------------------------------------
+    @cached_property
+    def log_power(self) -> WindowStats:
+        """Stats of ``log(x**2 + eps)``: the second signal of the TD-PSD features."""
+        return WindowStats(np.log(self.x * self.x + EPS))
+
+    @cached_property
+    def nfft(self) -> int:
+        return next_pow2(self.n_samples)
+
+    @cached_property
+    def power(self) -> np.ndarray:
+        """LibEMG's power spectrum: ``|fft(x, nextpow2) / n_samples|**2``, bins ``[0, nfft/2)``."""
+        nfft = self.nfft
+        half = max(1, nfft // 2)
+        spec = np.fft.rfft(self.x, n=nfft, axis=2)[..., :half]
+        spec /= self.n_samples
+        return spec.real**2 + spec.imag**2
+
+    def freqs(self, fs: float) -> np.ndarray:
+        """Frequencies (Hz) of the `power` bins: ``k * fs / nfft``."""
+        return np.arange(self.power.shape[2]) * (float(fs) / self.nfft)
+
+
+def as_stats(windows: np.ndarray | WindowStats) -> WindowStats:
+    """Wrap a raw window array (validated for shape) in `WindowStats`."""
+    if isinstance(windows, WindowStats):
+        return windows
+    arr = np.asarray(windows)
+    if arr.dtype.kind not in "fiu":
+        raise ShapeError(f"windows must be a real numeric array, got dtype {arr.dtype}")
+    return WindowStats(arr)
+
+
+def count_last(mask: np.ndarray) -> np.ndarray:
+    """Number of True values along the last axis, as float64."""
+    return np.add.reduce(mask.view(np.uint8), axis=-1, dtype=np.int64).astype(np.float64)
+
+
+def safe_divide(num: np.ndarray, den: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """``num / den`` with ``fill`` where ``den == 0``."""
+    out = np.full(np.broadcast(num, den).shape, fill, dtype=np.float64)
+    np.divide(num, den, out=out, where=den != 0)
+    return out

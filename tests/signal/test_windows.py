@@ -50,3 +50,11 @@ def test_nan_windows_rejected() -> None:
     r.emg[5, 0] = np.nan
     with pytest.raises(Exception, match="NaN"):
         make_windows(r, 100, 50)
+
+
+def test_bad_label_mode_and_reserved_meta() -> None:
+    r = make_recording(100, start=99, recording=5)
+    with pytest.raises(ConfigError, match="label mode"):
+        make_windows(r, 100, 50, label_mode="median")  # type: ignore[arg-type]
+    w = make_windows(r, 100, 50)
+    assert w.meta["start"].tolist()[:2] == [0, 10] and set(w.meta["recording"]) == {0}

@@ -19,6 +19,9 @@ from myoshift.recording import UNLABELLED, Layout, Recording
 
 LabelMode = Literal["majority", "last", "pure"]
 
+#: per-window columns that recording metadata cannot override
+_RESERVED = ("recording", "start", "repetition")
+
 
 @dataclass
 class Windows:
@@ -156,6 +159,8 @@ def make_windows(
     ConfigError
         Empty input, mixed rates/channels, or no recording long enough for one window.
     """
+    if label_mode not in ("majority", "last", "pure"):
+        raise ConfigError(f"unknown label mode {label_mode!r}; valid: majority, last, pure")
     recs = [recordings] if isinstance(recordings, Recording) else list(recordings)
     if not recs:
         raise ConfigError("make_windows got no recordings")
@@ -180,7 +185,8 @@ def make_windows(
         xs.append(view[keep])
         ys.append(y[keep])
         reps.append(rep[keep])
-        rows.append(pd.DataFrame({"recording": i, "start": starts[keep], **r.meta}))
+        meta = {k: v for k, v in r.meta.items() if k not in _RESERVED}
+        rows.append(pd.DataFrame({**meta, "recording": i, "start": starts[keep]}))
     if not xs:
         longest = max(r.n_samples for r in recs)
         raise ConfigError(

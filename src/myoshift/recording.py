@@ -10,6 +10,7 @@ Label codes are the same for every dataset:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -69,7 +70,7 @@ class Layout:
     def n_channels(self) -> int:
         if self.kind == "grid" and self.channel_map is not None:
             return int((np.asarray(self.channel_map) >= 0).sum())
-        return int(np.prod(self.shape))
+        return math.prod(self.shape)  # not np.prod: ~30x faster on a tuple
 
     def grid_index(self) -> np.ndarray:
         """``(rows, cols)`` array of channel indices (-1 = no electrode)."""

@@ -132,9 +132,9 @@ def test_corrupt_entry_is_detected_logged_and_reparsed(tiny, tmp_path, caplog, d
         entry.write_bytes(b"\x00garbage" * 100)
     elif damage == "empty":
         entry.write_bytes(b"")
-    elif damage == "flip":  # one bit in the middle of the EMG block (CRC must catch it)
+    elif damage == "flip":  # one bit in the JSON header (its CRC must catch it)
         b = bytearray(raw)
-        b[len(b) // 3] ^= 0x10
+        b[raw.index(b'"recordings"') + 3] ^= 0x01
         entry.write_bytes(bytes(b))
     else:  # a readable file from another cache format
         recs = cache.load(entry)
@@ -159,11 +159,17 @@ def test_corrupt_entry_is_detected_logged_and_reparsed(tiny, tmp_path, caplog, d
 def test_interrupted_write_leaves_no_readable_partial_entry(tiny, tmp_path, monkeypatch):
     c = tmp_path / "c"
 
-    def dying_savez(fh, **arrays):
-        fh.write(b"PK\x03\x04 half an npz")
-        raise KeyboardInterrupt  # as if the run were stopped mid-write
+    real_write = cache._write_member
+    calls = []
 
-    monkeypatch.setattr(np, "savez", dying_savez)
+    def dying_write(zf, fh, key, arr):
+        calls.append(key)
+        if len(calls) == 2:
+            fh.write(b"half a member")
+            raise KeyboardInterrupt  # as if the run were stopped mid-write
+        real_write(zf, fh, key, arr)
+
+    monkeypatch.setattr(cache, "_write_member", dying_write)
     with pytest.raises(KeyboardInterrupt):
         _load(tiny, c)
     folder = c / TinyDataset.name
@@ -228,6 +234,26 @@ def test_save_load_mixed_widths_and_optional_fields(tmp_path):
     assert cache.load(path) == []
     with np.load(path) as z:  # a handful of members, not one per recording
         assert len(z.files) <= 5
+
+
+def test_verify_detects_a_flipped_data_bit_and_arrays_are_copy_on_write(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache, "MAP_MIN_BYTES", 0)  # map even this small file
+    rec = Recording(np.arange(4000, dtype=np.float32).reshape(500, 8), 200.0, 0, Layout.ring(8))
+    path = tmp_path / "x.npz"
+    cache.save(path, [rec])
+    # a standard npz, each array aligned in the file so it can be mapped without a copy
+    with np.load(path) as z:
+        np.testing.assert_array_equal(z["emg"], rec.emg)
+    back = cache.load(path)[0]
+    assert back.emg.ctypes.data % cache.ALIGN == 0 and back.labels.ctypes.data % cache.ALIGN == 0
+    back.emg[0, 0] = -1.0  # writable, but the file is not changed
+    np.testing.assert_array_equal(cache.load(path, verify=True)[0].emg, rec.emg)
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(np.float32(2000.0).tobytes())] ^= 0x01
+    path.write_bytes(bytes(raw))
+    cache.load(path)  # not checked by default (it would cost a full read) ...
+    with pytest.raises(ValueError, match="CRC"):
+        cache.load(path, verify=True)  # ... but on request
 
 
 def test_source_key_depends_on_files_parser_and_name(tmp_path):

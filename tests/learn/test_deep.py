@@ -155,3 +155,17 @@ def test_regressor_learns_linear_target() -> None:
         reg.adapt(X, target[:, :1], mode="head")
     with pytest.raises(ConfigError, match="regression"):
         DeepRegressor(model="tcn").fit(X, target)
+
+
+def test_grid_layout_reaches_grid_models() -> None:
+    import pandas as pd
+
+    from myoshift.recording import Layout
+    from myoshift.signal.windows import Windows
+
+    X, y, g = separable(n_per_class=8, n_channels=8, n_samples=52)
+    layout = Layout.grid(2, 4, channel_map=[[0, 1, 2, 3], [7, 6, 5, 4]])
+    w = Windows(X, y, pd.DataFrame({"repetition": g}), 200.0, layout)
+    clf = DeepClassifier(model="mobilenetv2", epochs=1, batch_size=16, threads=1).fit(w)
+    cfg = clf.network_.config()
+    assert cfg["grid"] == [2, 4] and cfg["channel_map"] == [0, 1, 2, 3, 7, 6, 5, 4]

@@ -74,7 +74,7 @@ def test_extra_methods_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.mark.parametrize("name", method_names())
-def test_every_method_fits_tiny_data(name: str) -> None:
+def test_every_method_fits_tiny_data(name: str, tmp_path: Path) -> None:
     spec = get_method(name)
     X, y, g = separable(n_per_class=8, n_channels=8, n_samples=52)
     overrides = {"epochs": 1, "threads": 1, "batch_size": 16} if spec.kind == "deep" else {}
@@ -83,6 +83,8 @@ def test_every_method_fits_tiny_data(name: str) -> None:
     est.fit(X, y, g)
     pred = est.predict(X)
     assert pred.shape == (len(X),) and set(np.unique(pred)) <= {0, 1, 2}
+    back = type(est).load(est.save(tmp_path / name))
+    assert np.allclose(back.predict_proba(X), est.predict_proba(X), atol=1e-6)
     if spec.adapt:
         est.adapt(
             X[:12], y[:12], **{**spec.adapt, **({"epochs": 1} if spec.kind == "deep" else {})}

@@ -126,3 +126,17 @@ def test_threads_default_and_restore() -> None:
     with pytest.raises(ConfigError):
         with torch_threads(0):
             pass
+
+
+def test_last_batch_of_one_is_dropped() -> None:
+    """BatchNorm on flat features cannot train on a batch of one window."""
+    X, y, _ = separable(n_per_class=6)
+    X, y = X[:17], y[:17]
+    net = torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 32, 8),
+        torch.nn.BatchNorm1d(8),
+        torch.nn.Linear(8, 3),
+    )
+    res = Trainer(TrainConfig(epochs=2, batch_size=16, threads=1)).fit(net, X, y)
+    assert len(res.history) == 2

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 from typing import Any, Literal
@@ -148,10 +149,26 @@ class _DeepEstimator(BaseEstimator):
 
     def _run_id(self) -> dict[str, Any]:
         params = self.get_params()
+        for k in ("device", "threads", "verbose", "checkpoint_dir"):  # do not change results
+            params.pop(k)
         params["augment"] = repr(self.augment) if self.augment is not None else None
         return {"estimator": type(self).__name__, **params}
 
-    def _build(self, n_channels: int, n_samples: int, n_outputs: int) -> StandardizedNet:
+    def _model_params(self, X: Any) -> dict[str, Any]:
+        """``model_params``, plus the electrode grid of a Windows input for grid models."""
+        params = dict(self.model_params or {})
+        layout = getattr(X, "layout", None)
+        if layout is not None and layout.kind == "grid" and "grid" not in params:
+            accepted = inspect.signature(get_model_class(self.model).__init__).parameters
+            if "grid" in accepted:
+                params["grid"] = list(layout.shape)
+                if "channel_map" in accepted:
+                    params["channel_map"] = layout.grid_index().ravel().tolist()
+        return params
+
+    def _build(
+        self, n_channels: int, n_samples: int, n_outputs: int, params: dict[str, Any] | None = None
+    ) -> StandardizedNet:
         cls = get_model_class(self.model)
         if self._task not in cls.tasks:
             raise ConfigError(
@@ -159,7 +176,8 @@ class _DeepEstimator(BaseEstimator):
                 f"{', '.join(sorted(cls.tasks))})"
             )
         torch.manual_seed(self.seed)
-        net = build_model(self.model, n_channels, n_samples, n_outputs, **(self.model_params or {}))
+        hp = self.model_params if params is None else params
+        net = build_model(self.model, n_channels, n_samples, n_outputs, **(hp or {}))
         if net.input_kind != "raw":
             raise ConfigError(
                 f"model {self.model!r} takes input {net.input_kind!r}; the deep estimators "
@@ -190,10 +208,11 @@ class _DeepEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _fit(self, X: Any, y: Any, groups: Any) -> TrainResult:
+        hp = self._model_params(X)
         Xa, y, groups = unpack(X, y, groups)
         n, C, T = Xa.shape
         y_enc, n_out = self._encode(y)  # type: ignore[misc]
-        net = self._build(C, T, n_out)
+        net = self._build(C, T, n_out, hp)
         if self.standardize:
             net.set_stats(Xa)
         tr, va = validation_split(
@@ -412,7 +431,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         """
         Xa, y, groups = unpack(X, y, groups)
         check_labels(y, len(Xa))
-        self._fit(Xa, y, groups)
+        self._fit(X, y, groups)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -463,7 +482,7 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> DeepRegressor:
         Xa, y, groups = unpack(X, y, groups)
         check_targets(y, len(Xa))
-        self._fit(Xa, y, groups)
+        self._fit(X, y, groups)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

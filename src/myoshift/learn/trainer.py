@@ -351,14 +351,25 @@ class Trainer:
                 torch.manual_seed(_epoch_seed(c.seed, epoch, 1))
                 gen = torch.Generator().manual_seed(_epoch_seed(c.seed, epoch, 2))
                 rng = np.random.default_rng(_epoch_seed(c.seed, epoch, 3))
+                # a last batch of one window would break batch norm on flat features
+                per_rank = math.ceil(len(ds) / dinfo.world_size)
+                drop_last = per_rank > 1 and per_rank % c.batch_size == 1
                 if distributed.is_distributed():
                     sampler: DistributedSampler[Any] = DistributedSampler(
                         ds, shuffle=True, seed=_epoch_seed(c.seed, 0, 4)
                     )
                     sampler.set_epoch(epoch)
-                    loader = DataLoader(ds, batch_size=c.batch_size, sampler=sampler)
+                    loader = DataLoader(
+                        ds, batch_size=c.batch_size, sampler=sampler, drop_last=drop_last
+                    )
                 else:
-                    loader = DataLoader(ds, batch_size=c.batch_size, shuffle=True, generator=gen)
+                    loader = DataLoader(
+                        ds,
+                        batch_size=c.batch_size,
+                        shuffle=True,
+                        generator=gen,
+                        drop_last=drop_last,
+                    )
                 (train_mode or nn.Module.train)(net)
                 total, count = 0.0, 0.0
                 for b, (xb, yb, idx) in enumerate(loader):

@@ -260,19 +260,19 @@ def _member(
     return flat.view(dtype).reshape(shape)
 
 
-def _read_or_map(path: Path) -> np.ndarray:
-    """The file as a writable uint8 array: a copy-on-write map, or read if small.
+def _read_or_map(fh: Any, path: Path) -> np.ndarray:
+    """The open file as a writable uint8 array: a copy-on-write map, or read if small.
 
     Small files are read (cheap, and no file descriptor stays open: a live map holds
     one); a map that cannot be made (e.g. too many open files) falls back to reading.
     """
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size >= MAP_MIN_BYTES:
-            try:
-                return np.frombuffer(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY), np.uint8)
-            except (OSError, ValueError) as exc:
-                log.debug("cannot map %s (%s); reading it", path, exc)
-        return np.fromfile(fh, dtype=np.uint8)
+    if os.fstat(fh.fileno()).st_size >= MAP_MIN_BYTES:
+        try:
+            return np.frombuffer(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY), np.uint8)
+        except (OSError, ValueError) as exc:
+            log.debug("cannot map %s (%s); reading it", path, exc)
+    fh.seek(0)
+    return np.fromfile(fh, dtype=np.uint8)
 
 
 def _npy_payload(npy: bytes) -> bytes:
@@ -291,9 +291,10 @@ def load(path: Path, verify: bool = False) -> list[Recording]:
     Arrays are copy-on-write views of the memory-mapped file. ``verify=True`` also
     checks the CRC of every member (reads all data).
     """
-    with zipfile.ZipFile(path) as zf:
-        infos = {i.filename: i for i in zf.infolist()}
-    buf = _read_or_map(path)
+    with open(path, "rb") as fh:
+        with zipfile.ZipFile(fh) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+        buf = _read_or_map(fh, path)
     hinfo = infos.get("header.npy")
     if hinfo is None:
         raise ValueError("no header member")

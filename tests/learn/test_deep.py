@@ -117,6 +117,10 @@ def test_adapt_full_and_errors(fitted: DeepClassifier) -> None:
     _, p1, _ = _split(fitted.net_)
     assert not torch.equal(p0["model.conv.weight"], p1["model.conv.weight"])
     fitted.adapt(X, y, mode="adabn+head", epochs=1)
+    _, p2, _ = _split(fitted.net_)
+    _, p3, _ = _split(fitted.set_params(adapt_mode="head", adapt_epochs=1).adapt(X, y).net_)
+    assert torch.equal(p2["model.conv.weight"], p3["model.conv.weight"])  # default = head
+    assert not torch.equal(p2["model.head.weight"], p3["model.head.weight"])
     with pytest.raises(ConfigError, match="class set must match"):
         fitted.adapt(X, y + 1, mode="head")
     with pytest.raises(ConfigError, match="needs labels"):

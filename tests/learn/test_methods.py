@@ -86,6 +86,5 @@ def test_every_method_fits_tiny_data(name: str, tmp_path: Path) -> None:
     back = type(est).load(est.save(tmp_path / name))
     assert np.allclose(back.predict_proba(X), est.predict_proba(X), atol=1e-6)
     if spec.adapt:
-        est.adapt(
-            X[:12], y[:12], **{**spec.adapt, **({"epochs": 1} if spec.kind == "deep" else {})}
-        )
+        assert est.adapt_mode == spec.adapt["mode"]  # the recipe's calibration is the default
+    est.adapt(X[:12], y[:12], **({"epochs": 1} if spec.kind == "deep" else {}))

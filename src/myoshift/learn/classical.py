@@ -130,6 +130,8 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
     scale : bool
         Standardise features with training statistics.
     seed : int
+    adapt_mode : {"target", "pooled"}
+        Default mode of `adapt`.
 
     Attributes
     ----------
@@ -149,7 +151,9 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
         classifier_params: dict[str, Any] | None = None,
         scale: bool = True,
         seed: int = 0,
+        adapt_mode: Literal["target", "pooled"] = "target",
     ) -> None:
+        self.adapt_mode = adapt_mode
         self.classifier = classifier
         self.features = features
         self.fs = fs
@@ -236,11 +240,11 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
         return float(np.average(pred == y, weights=w))
 
     def adapt(
-        self, X: Any, y: Any = None, mode: Literal["target", "pooled"] = "target"
+        self, X: Any, y: Any = None, mode: Literal["target", "pooled"] | None = None
     ) -> ClassicalClassifier:
         """Recalibrate with labelled target windows, in place.
 
-        ``target``: refit scaler and classifier on the calibration data alone;
+        ``mode`` None uses ``adapt_mode``. ``target``: refit scaler and classifier on the calibration data alone;
         ``pooled``: refit on the source training features plus the calibration data.
 
         Raises
@@ -249,6 +253,7 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
             Unknown mode, missing labels, or classes unknown to the fitted model.
         """
         self._check_fitted()
+        mode = self.adapt_mode if mode is None else mode
         if mode not in ("target", "pooled"):
             raise ConfigError(f"unknown adapt mode {mode!r}; valid: target, pooled")
         arr, y, _ = unpack(X, y)

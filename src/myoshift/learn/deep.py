@@ -102,6 +102,9 @@ class _DeepEstimator(BaseEstimator):
         threads: int | None = None,
         checkpoint_dir: str | Path | None = None,
         verbose: bool = False,
+        adapt_mode: AdaptMode = "head",
+        adapt_epochs: int = 10,
+        adapt_lr: float | None = None,
     ) -> None:
         self.model = model
         self.model_params = model_params
@@ -123,6 +126,9 @@ class _DeepEstimator(BaseEstimator):
         self.threads = threads
         self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
+        self.adapt_mode = adapt_mode
+        self.adapt_epochs = adapt_epochs
+        self.adapt_lr = adapt_lr
 
     # ------------------------------------------------------------------ internals
     def _train_config(self, **overrides: Any) -> TrainConfig:
@@ -149,7 +155,15 @@ class _DeepEstimator(BaseEstimator):
 
     def _run_id(self) -> dict[str, Any]:
         params = self.get_params()
-        for k in ("device", "threads", "verbose", "checkpoint_dir"):  # do not change results
+        for k in (
+            "device",
+            "threads",
+            "verbose",
+            "checkpoint_dir",
+            "adapt_mode",
+            "adapt_epochs",
+            "adapt_lr",
+        ):  # do not change the result of fit
             params.pop(k)
         params["augment"] = repr(self.augment) if self.augment is not None else None
         return {"estimator": type(self).__name__, **params}
@@ -264,8 +278,8 @@ class _DeepEstimator(BaseEstimator):
         self,
         X: Any,
         y: Any = None,
-        mode: AdaptMode = "head",
-        epochs: int = 10,
+        mode: AdaptMode | None = None,
+        epochs: int | None = None,
         lr: float | None = None,
         batch_size: int | None = None,
     ) -> _DeepEstimator:
@@ -277,15 +291,17 @@ class _DeepEstimator(BaseEstimator):
             Target-domain windows (labels taken from a Windows object if ``y`` is None).
         y : array or None
             Target labels; required for every mode except ``"adabn"``.
-        mode : {"head", "full", "adabn", "adabn+head"}
-            ``head``: fine-tune the head only (batch-norm statistics frozen);
+        mode : {"head", "full", "adabn", "adabn+head"} or None
+            None uses the estimator's ``adapt_mode``. ``head``: fine-tune the head only (batch-norm statistics frozen);
             ``full``: fine-tune the whole network; ``adabn``: re-estimate batch-norm
             statistics on (unlabelled) target windows, nothing else changes;
             ``adabn+head``: both, in that order.
-        epochs : int
-            Fine-tuning epochs (all data, no validation split, constant learning rate).
+        epochs : int or None
+            Fine-tuning epochs (all data, no validation split, constant learning rate);
+            None uses ``adapt_epochs``.
         lr : float or None
-            Fine-tuning learning rate; default ``lr / 10`` for full, ``lr`` for head.
+            Fine-tuning learning rate; None uses ``adapt_lr``, else ``lr / 10`` for
+            full and ``lr`` for head fine-tuning.
         batch_size : int or None
             Default: the estimator's.
 
@@ -297,6 +313,9 @@ class _DeepEstimator(BaseEstimator):
         """
         from myoshift.learn.adaptation import MODES
 
+        mode = self.adapt_mode if mode is None else mode
+        epochs = self.adapt_epochs if epochs is None else epochs
+        lr = self.adapt_lr if lr is None else lr
         if mode not in MODES:
             raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(MODES)}")
         self._check_fitted()
@@ -395,6 +414,8 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         Checkpoint every epoch there and resume from it (see `myoshift.learn.trainer`).
     verbose : bool
         Progress bar and per-epoch log lines.
+    adapt_mode, adapt_epochs, adapt_lr
+        Defaults of `adapt` (so a method's recipe includes its calibration).
 
     Attributes
     ----------

@@ -65,8 +65,9 @@ class MethodSpec:
     params : dict
         Constructor parameters of the estimator (besides ``fs`` and ``seed``).
     adapt : dict
-        Keyword arguments for ``estimator.adapt`` on calibration data (e.g.
-        ``{"mode": "full", "epochs": 10}``); empty for the estimator's default.
+        How ``estimator.adapt`` calibrates (e.g. ``{"mode": "full", "epochs": 10}``);
+        `build_estimator` passes it as the estimator's ``adapt_mode``/``adapt_epochs``/
+        ``adapt_lr`` defaults, so ``est.adapt(X, y)`` follows the method's recipe.
     source : str
         File the method was read from, or ``"registry"`` for generated deep methods.
     """
@@ -239,7 +240,8 @@ def build_estimator(
     """
     spec = get_method(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
     cls = ESTIMATORS[spec.estimator]
-    params = {**spec.params, **overrides, "seed": seed}
+    adapt = {f"adapt_{k}": v for k, v in spec.adapt.items()}
+    params = {**adapt, **spec.params, **overrides, "seed": seed}
     if cls is ClassicalClassifier:
         params["fs"] = fs
     valid = set(inspect.signature(cls).parameters)

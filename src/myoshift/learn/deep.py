@@ -292,8 +292,8 @@ class _DeepEstimator(BaseEstimator):
         y : array or None
             Target labels; required for every mode except ``"adabn"``.
         mode : {"head", "full", "adabn", "adabn+head"} or None
-            None uses the estimator's ``adapt_mode``. ``head``: fine-tune the head only (batch-norm statistics frozen);
-            ``full``: fine-tune the whole network; ``adabn``: re-estimate batch-norm
+            None uses the estimator's ``adapt_mode``. ``head``: fine-tune the head
+            only (batch-norm statistics frozen); ``full``: fine-tune the whole network; ``adabn``: re-estimate batch-norm
             statistics on (unlabelled) target windows, nothing else changes;
             ``adabn+head``: both, in that order.
         epochs : int or None

@@ -245,7 +245,8 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
         """Recalibrate with labelled target windows, in place.
 
         ``mode`` None uses ``adapt_mode``. ``target``: refit scaler and classifier on
-        the calibration data alone; ``pooled``: refit on the source training features plus the calibration data.
+        the calibration data alone; ``pooled``: refit on the source training features
+        plus the calibration data.
 
         Raises
         ------

@@ -293,8 +293,9 @@ class _DeepEstimator(BaseEstimator):
             Target labels; required for every mode except ``"adabn"``.
         mode : {"head", "full", "adabn", "adabn+head"} or None
             None uses the estimator's ``adapt_mode``. ``head``: fine-tune the head
-            only (batch-norm statistics frozen); ``full``: fine-tune the whole network; ``adabn``: re-estimate batch-norm
-            statistics on (unlabelled) target windows, nothing else changes;
+            only (batch-norm statistics frozen); ``full``: fine-tune the whole
+            network; ``adabn``: re-estimate batch-norm statistics on (unlabelled)
+            target windows, nothing else changes;
             ``adabn+head``: both, in that order.
         epochs : int or None
             Fine-tuning epochs (all data, no validation split, constant learning rate);

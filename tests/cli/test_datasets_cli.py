@@ -6,6 +6,7 @@ import hashlib
 import json
 import zipfile
 
+import numpy as np
 import pytest
 
 from myoshift.cli.main import main
@@ -87,3 +88,31 @@ def test_download_from_local_server(server, remote, monkeypatch, tmp_path, capsy
     monkeypatch.setattr(remote, "downloads", (Download(f"{url}/r.zip", "f" * 64),))
     assert main(["datasets", "download", "test-remote", "--data-dir", str(tmp_path / "x")]) == 2
     assert "r.zip" in capsys.readouterr().err
+
+
+def test_summarize_counts_unlabelled_mixed_rates_and_is_json():
+    from myoshift.datasets.summary import summarize
+    from myoshift.recording import Layout, Recording, RecordingSet
+
+    labels = np.r_[np.full(100, -1), np.full(200, 0), np.full(300, 2)]
+    recs = RecordingSet(
+        [
+            Recording(
+                np.zeros((600, 4)),
+                100.0,
+                labels,
+                Layout.ring(4),
+                meta={"subject": np.int64(1), "day": 3},
+                class_names=("rest", "a", "b"),
+            ),
+            Recording(np.zeros((50, 2)), 50.0, 7, Layout.plain(2), meta={"subject": 2, "day": 4}),
+        ]
+    )
+    s = summarize(recs, "mine")
+    assert json.loads(json.dumps(s)) == s
+    assert s["subjects"] == [1, 2] and s["days"] == [3, 4] and s["sessions"] == []
+    assert s["classes"] == ["rest", "b", "class7"]  # codes present; unknown code named
+    assert s["class_seconds"] == {"rest": 2.0, "b": 3.0, "class7": 1.0}
+    assert s["unlabelled_seconds"] == 1.0
+    assert s["fs"] == [50.0, 100.0] and s["n_channels"] == [2, 4]
+    assert s["total_seconds"] == 7.0 and s["layout"] == ["plain", "ring"]

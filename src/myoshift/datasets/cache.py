@@ -10,7 +10,10 @@ data starts on a 64-byte boundary (a padding record in the zip entry's extra fie
 Android's ``zipalign`` does). `load` then maps the file into memory and returns views of
 it: no copy and no allocation, so loading costs little more than reading the header, and
 the operating system pages data in when it is used. Mapped arrays are copy-on-write:
-writing to them changes the recording in memory, never the cache file.
+writing to them changes the recording in memory, never the cache file. Entries under
+``MAP_MIN_BYTES`` are read instead (a live map holds a file descriptor). Recordings are
+rebuilt without re-running `Recording` validation: they were validated when parsed, and
+dtypes, shapes and sizes are checked once per file.
 
 Writes go to a temporary file in the same folder that is renamed into place, so a killed
 run never leaves a partial entry that is read later. `load` checks the zip structure,
@@ -315,7 +318,8 @@ def load(path: Path, verify: bool = False) -> list[Recording]:
     rows = head["recordings"]
     if head["same_width"]:
         ends = np.cumsum([row[0] for row in rows]).tolist()
-        if rows and not (ends[-1] == len(data["emg"]) == len(data["labels"])):
+        sizes = (len(data["emg"]), len(data["labels"]), len(data["repetition"]))
+        if rows and not ends[-1] == sizes[0] == sizes[1] == sizes[2]:
             raise ValueError(f"header says {ends[-1]} samples, arrays hold {len(data['emg'])}")
     out: list[Recording] = []
     same_width = head["same_width"]

@@ -306,7 +306,9 @@ class RecordingSet(Sequence[Recording]):
     def groupby(self, column: str) -> Iterator[tuple[Any, RecordingSet]]:
         """Yield ``(value, subset)`` for each distinct value of a metadata column."""
         if len(self) and column not in self.meta:
-            raise ConfigError(f"unknown metadata column {column!r}; known: {sorted(map(str, self.meta.columns))}")
+            raise ConfigError(
+                f"unknown metadata column {column!r}; known: {sorted(map(str, self.meta.columns))}"
+            )
         for value in self.unique(column):
             yield value, RecordingSet(r for r in self._recs if r.meta.get(column) == value)
 

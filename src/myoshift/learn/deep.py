@@ -256,7 +256,7 @@ class _DeepEstimator(BaseEstimator):
     @torch.no_grad()
     def _outputs(self, X: Any) -> torch.Tensor:
         arr = self._check_X(X)
-        net = self._check_fitted()
+        net = self._check_fitted().to(self.device)
         net.eval()
         return predict_batches(net, arr, max(256, self.batch_size), self.device)
 
@@ -265,7 +265,7 @@ class _DeepEstimator(BaseEstimator):
     def embed(self, X: Any) -> np.ndarray:
         """Features before the head, ``(n_windows, embed_dim)``, for hybrid pipelines."""
         arr = self._check_X(X)
-        net = self._check_fitted()
+        net = self._check_fitted().to(self.device)
         net.eval()
         return predict_batches(net.embed, arr, max(256, self.batch_size), self.device).numpy()
 
@@ -319,7 +319,7 @@ class _DeepEstimator(BaseEstimator):
         lr = self.adapt_lr if lr is None else lr
         if mode not in MODES:
             raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(MODES)}")
-        self._check_fitted()
+        self._check_fitted().to(self.device)
         Xa, y_from, _ = unpack(X, y)
         Xa = self._check_X(Xa)
         if mode != "adabn":

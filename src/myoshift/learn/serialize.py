@@ -237,8 +237,11 @@ def load_estimator(path: str | Path) -> Any:
         else:
             est.classes_ = _classes_from(fitted["classes"])
             load_state(net, weights)
+        if str(est.device).startswith("cuda") and not torch.cuda.is_available():
+            log.warning("%s was saved with device=%r; no CUDA here, using cpu", d, est.device)
+            est.device = "cpu"
         net.eval()
-        est.net_ = net
+        est.net_ = net.to(est.device)
         est.n_channels_in_ = int(fitted["n_channels_in"])
         est.n_samples_in_ = int(fitted["n_samples_in"])
         est.history_ = fitted.get("history", [])

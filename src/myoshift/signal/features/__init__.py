@@ -25,6 +25,7 @@ from myoshift.signal.features.fast import (
     FeatureTable,
     features_from_recordings,
     features_from_signal,
+    features_from_signals,
 )
 from myoshift.signal.features.registry import FEATURE_GROUPS, FEATURES, Feature
 
@@ -38,5 +39,6 @@ __all__ = [
     "extract_features",
     "features_from_recordings",
     "features_from_signal",
+    "features_from_signals",
     "list_features",
 ]

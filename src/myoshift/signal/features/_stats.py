@@ -24,18 +24,18 @@ def next_pow2(n: int) -> int:
     return 1 if n == 0 else 2 ** math.ceil(math.log2(n))
 
 
-def _flat_diff(x: np.ndarray) -> np.ndarray:
-    """First difference along the last axis of a C-contiguous array.
+def flat_pairs(x: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """``op(x[..., 1:], x[..., :-1])`` along the last axis of a C-contiguous array, unsliced.
 
-    Computed on the flattened array (one contiguous pass, faster than slicing the last
-    axis); the values that straddle two rows are dropped by the returned view.
+    Computed on the flattened array (one contiguous pass, about twice as fast as slicing
+    the last axis). The result has ``x``'s shape; its last column pairs the end of one
+    row with the start of the next and must be ignored (slice ``[..., :-1]``).
     """
-    t = x.shape[-1]
     flat = x.reshape(-1)
-    buf = np.empty(flat.size, dtype=x.dtype)
-    np.subtract(flat[1:], flat[:-1], out=buf[:-1])
-    buf[-1] = 0.0
-    return buf.reshape(x.shape)[..., : t - 1]
+    buf = np.empty(flat.size, dtype=np.result_type(x, x))
+    op(flat[1:], flat[:-1], out=buf[:-1])
+    buf[-1] = 0
+    return buf.reshape(x.shape)
 
 
 class WindowStats:
@@ -91,12 +91,17 @@ class WindowStats:
 
     # -- differences -----------------------------------------------------------------------
     @cached_property
+    def diff_full(self) -> np.ndarray:
+        """First difference, ``(n, C, N)``: the last column is padding (see `flat_pairs`)."""
+        return flat_pairs(self.x, np.subtract)
+
+    @cached_property
     def diff(self) -> np.ndarray:
-        return _flat_diff(self.x)
+        return self.diff_full[..., :-1]
 
     @cached_property
     def abs_diff(self) -> np.ndarray:
-        return np.abs(self.diff)
+        return np.abs(self.diff_full)[..., :-1]
 
     @cached_property
     def abs_diff_sum(self) -> np.ndarray:
@@ -157,7 +162,8 @@ def as_stats(windows: np.ndarray | WindowStats) -> WindowStats:
 
 def count_last(mask: np.ndarray) -> np.ndarray:
     """Number of True values along the last axis, as float64."""
-    return np.add.reduce(mask.view(np.uint8), axis=-1, dtype=np.int64).astype(np.float64)
+    acc = np.int32 if mask.shape[-1] < 2**31 else np.int64
+    return np.add.reduce(mask.view(np.uint8), axis=-1, dtype=acc).astype(np.float64)
 
 
 def safe_divide(num: np.ndarray, den: np.ndarray, fill: float = 0.0) -> np.ndarray:

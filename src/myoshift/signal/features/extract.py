@@ -20,7 +20,7 @@ from myoshift.signal.features.registry import (
 from myoshift.signal.windows import Windows
 
 #: Elements (windows x channels x samples) per chunk: small enough for the CPU cache.
-CHUNK_ELEMENTS = 1 << 17
+CHUNK_ELEMENTS = 1 << 16
 
 
 def _as_window_array(windows: Any, fs: float | None) -> tuple[np.ndarray, float | None]:
@@ -78,7 +78,7 @@ def extract_features(
     fs : float, optional
         Sampling rate in Hz; required by frequency features (taken from a `Windows`).
     chunk_size : int, optional
-        Windows per chunk (default: about 2**17 samples per chunk).
+        Windows per chunk (default: about 2**16 samples per chunk).
     **params
         Feature parameters named ``<feature>_<param>`` like LibEMG's ``feature_dic``
         (case-insensitive): ``zc_threshold``, ``ssc_threshold``, ``wamp_threshold``,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,130 +39,363 @@ RUNNING_FEATURES = (
 )  # fmt: skip
 
 
+#: Samples per time chunk in the running-sum pass (keeps temporaries in the CPU cache).
+CHUNK_SAMPLES = 1 << 13
+
+
+def _diff(x: np.ndarray, cache: dict[str, np.ndarray]) -> np.ndarray:
+    """First difference of the chunk (all but the last column), computed once per chunk."""
+    if "d" not in cache:
+        cache["d"] = x[:, 1:] - x[:, :-1]
+    return cache["d"]
+
+
+def _q_abs(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    return np.abs(x[:, :n])
+
+
+def _q_x(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    return x[:, :n]
+
+
+def _q_sq(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    return x[:, :n] * x[:, :n]
+
+
+def _q_log(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    return np.log(np.abs(x[:, :n]) + p)
+
+
+def _q_absd(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    if "ad" not in cache:
+        cache["ad"] = np.abs(_diff(x, cache))
+    return cache["ad"][:, :n]
+
+
+def _q_dsq(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    d = _diff(x, cache)[:, :n]
+    return d * d
+
+
+def _q_wamp(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    return _q_absd(x, n, None, cache) > p
+
+
+def _q_zc(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    mask = (x[:, :n] * x[:, 1 : n + 1]) < 0
+    if p:
+        mask &= _q_absd(x, n, None, cache) >= p
+    return mask
+
+
+def _q_ssc(x: np.ndarray, n: int, p: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    d = _diff(x, cache)
+    return (d[:, :n] * d[:, 1 : n + 1]) <= -p
+
+
+# quantity -> (function, k): q[i] depends on samples i .. i + k; a window holds N - k terms
+_QUANTITIES = {
+    "abs": (_q_abs, 0),
+    "x": (_q_x, 0),
+    "sq": (_q_sq, 0),
+    "log": (_q_log, 0),
+    "absd": (_q_absd, 1),
+    "dsq": (_q_dsq, 1),
+    "wamp": (_q_wamp, 1),
+    "zc": (_q_zc, 1),
+    "ssc": (_q_ssc, 2),
+}
+
+
 class _Sums:
-    """Window sums of per-sample quantities of one signal ``(n_samples, n_channels)``."""
+    """Window sums of per-sample quantities of several signals in one cache-friendly pass.
 
-    def __init__(self, x: np.ndarray, starts: np.ndarray, window: int) -> None:
-        self.x = x
-        self.starts = starts
-        self.window = window
-        self.g = math.gcd(window, int(np.gcd.reduce(starts))) if len(starts) else window
-        self.n = x.shape[0]
+    Each signal ``(n_i, C)`` is padded to a multiple of ``g`` (which divides the window
+    and every start) and walked in time chunks of ``CHUNK_SAMPLES``: every chunk is
+    transposed once into a small channel-first buffer, every requested quantity is
+    evaluated on it and reduced to block sums of ``g`` samples. A window sum is then a
+    difference of cumulative block sums, minus the ``k`` terms of a quantity on ``k + 1``
+    samples that reach past the window's end.
+    """
 
-    def window_sum(self, q: np.ndarray) -> np.ndarray:
-        """Sum of ``q[s : s + window]`` for every start ``s``; ``q`` is ``(n, C)``."""
+    def __init__(
+        self,
+        signals: list[np.ndarray],
+        starts: list[np.ndarray],
+        window: int,
+        g: int,
+        keys: list[tuple[str, float | None]],
+        shift: bool,
+    ) -> None:
+        self.signals, self.starts_list, self.window, self.g = signals, starts, window, g
+        self.keys = keys
+        self.c = signals[0].shape[1]
+        padded = [-(-x.shape[0] // g) * g for x in signals]
+        self.offsets = np.concatenate([[0], np.cumsum(padded)[:-1]]).astype(np.int64)
+        self.starts = np.concatenate([st + o for st, o in zip(starts, self.offsets)])
+        #: per-signal, per-channel shift removed from "x"/"sq" (less cancellation in VAR)
+        self.shifts = [x.mean(axis=0) if shift else np.zeros(self.c) for x in signals]  # (C,) each
+        nb = int(sum(padded)) // g
+        self.blocks = {key: np.empty((self.c, nb)) for key in keys}
+        #: per block, the sum of its last k terms (the terms a window ending there drops)
+        self.last = {key: np.empty((self.c, nb)) for key in keys if 0 < _QUANTITIES[key[0]][1] <= g}
+        for x, o, pl, sh in zip(signals, self.offsets, padded, self.shifts):
+            self._walk(x, int(o), pl, sh)
+
+    def _walk(self, x: np.ndarray, off: int, padded: int, shift: np.ndarray) -> None:
+        g, c, n = self.g, self.c, x.shape[0]
+        step = max(g, CHUNK_SAMPLES // g * g)
+        for a in range(0, padded, step):
+            b = min(a + step, padded)
+            xc = np.zeros((c, b - a + 2))
+            avail = min(b + 2, n) - a
+            xc[:, :avail] = x[a : a + avail].T
+            xs = None
+            cache: dict[str, np.ndarray] = {}
+            for key in self.keys:
+                name, par = key
+                func, _ = _QUANTITIES[name]
+                src = xc
+                if name in ("x", "sq"):
+                    if xs is None:
+                        xs = xc - shift[:, None]
+                    src = xs
+                q = func(src, b - a, par, cache if src is xc else {})
+                acc = np.int32 if q.dtype == bool else np.float64
+                if q.dtype == bool:
+                    q = q.view(np.uint8)
+                q3 = q.reshape(c, -1, g)
+                sl = slice((off + a) // g, (off + b) // g)
+                self.blocks[key][:, sl] = np.add.reduce(q3, axis=2, dtype=acc)
+                k = _QUANTITIES[name][1]
+                if k and g >= k:
+                    self.last[key][:, sl] = np.add.reduce(q3[:, :, g - k :], axis=2, dtype=acc)
+
+    def window_sum(self, name: str, par: float | None = None) -> np.ndarray:
+        """``(n_windows, C)`` window sums of quantity ``name``."""
+        _, k = _QUANTITIES[name]
+        blocks = self.blocks[(name, par)]
+        cs = np.zeros((self.c, blocks.shape[1] + 1))
+        np.cumsum(blocks, axis=1, out=cs[:, 1:])
         g = self.g
-        nb = (int(self.starts[-1]) + self.window) // g
-        blocks = np.add.reduce(q[: nb * g].reshape(nb, g, q.shape[1]), axis=1)
-        cs = np.zeros((nb + 1, q.shape[1]))
-        np.cumsum(blocks, axis=0, out=cs[1:])
-        return cs[(self.starts + self.window) // g] - cs[self.starts // g]
+        total = cs[:, (self.starts + self.window) // g] - cs[:, self.starts // g]
+        end = (self.starts + self.window) // g
+        if k and g >= k:
+            total -= self.last[(name, par)][:, end - 1]
+        elif k:  # g == 1 < k: every block is one term
+            for j in range(1, k + 1):
+                total -= blocks[:, end - j]
+        return total.T
 
-    def pair_sum(self, q: np.ndarray, k: int) -> np.ndarray:
-        """Window sums of a quantity defined on ``n - k`` consecutive k-tuples of samples.
+    def window_shift(self) -> np.ndarray:
+        """``(n_windows, C)`` shift of each window's signal (added back to MEAN)."""
+        return np.concatenate(
+            [
+                np.broadcast_to(sh, (len(st), self.c))
+                for sh, st in zip(self.shifts, self.starts_list)
+            ]
+        )
 
-        ``q[i]`` belongs to samples ``i .. i + k``; a window holds ``window - k`` of them.
-        ``q`` is zero-padded to ``n`` rows and the ``k`` terms that leave the window removed.
-        """
-        pad = np.zeros((self.n, q.shape[1]))
-        pad[: q.shape[0]] = q
-        total = self.window_sum(pad)
-        end = self.starts + self.window
-        for j in range(1, k + 1):
-            total -= pad[end - j]
-        return total
+    def check_finite(self) -> None:
+        for key, blk in self.blocks.items():
+            if key[0] in ("abs", "x", "sq") and not np.isfinite(blk).all():
+                raise ShapeError("signal contains NaN or Inf; clean or interpolate it first")
 
-    @cached_property
-    def abs(self) -> np.ndarray:
-        return np.abs(self.x)
 
-    @cached_property
-    def s_abs(self) -> np.ndarray:
-        return self.window_sum(self.abs)
-
-    @cached_property
-    def shifted(self) -> np.ndarray:
-        """Signal minus its per-channel mean (variance is shift-invariant; less cancellation)."""
-        return self.x - self.x.mean(axis=0)
-
-    @cached_property
-    def s_x(self) -> np.ndarray:
-        return self.window_sum(self.shifted)
-
-    @cached_property
-    def s_sq(self) -> np.ndarray:
-        return self.window_sum(self.x * self.x)
-
-    @cached_property
-    def s_sq_shifted(self) -> np.ndarray:
-        y = self.shifted
-        return self.window_sum(y * y)
-
-    @cached_property
-    def diff(self) -> np.ndarray:
-        return self.x[1:] - self.x[:-1]
-
-    @cached_property
-    def abs_diff(self) -> np.ndarray:
-        return np.abs(self.diff)
-
-    @cached_property
-    def s_abs_diff(self) -> np.ndarray:
-        return self.pair_sum(self.abs_diff, 1)
-
-    @cached_property
-    def s_diff_sq(self) -> np.ndarray:
-        d = self.diff
-        return self.pair_sum(d * d, 1)
+def _needed_keys(
+    names: list[str], routed: dict[str, dict[str, Any]]
+) -> list[tuple[str, float | None]]:
+    """Quantity keys ``(name, parameter)`` the running features need ("abs" always: NaN check)."""
+    keys: list[tuple[str, float | None]] = [("abs", None)]
+    for nm in names:
+        p = routed.get(nm, {})
+        k: list[tuple[str, float | None]]
+        if nm in ("rms", "act", "isd"):
+            k = [("sq", None)]
+        elif nm == "mean":
+            k = [("x", None)]
+        elif nm == "var":
+            k = [("x", None), ("sq", None)]
+        elif nm == "log":
+            k = [("log", check_threshold(p.get("offset", 1.0), "log_offset"))]
+        elif nm in ("wl", "mfl", "mavfd"):
+            k = [("absd", None)]
+        elif nm in ("dasdv", "mdiff", "mzp"):
+            k = [("dsq", None)]
+        elif nm in ("wamp", "zc", "ssc"):
+            default = 2e-3 if nm == "wamp" else 0.0
+            k = [(nm, check_threshold(p.get("threshold", default), f"{nm}_threshold"))]
+        else:
+            k = []
+        keys.extend(x for x in k if x not in keys)
+    return keys
 
 
 def _running(name: str, s: _Sums, p: dict[str, Any]) -> np.ndarray:
     w = s.window
-    if name == "mav":
-        return s.s_abs / w
-    if name == "iav":
-        return s.s_abs
-    if name == "rms":
-        return np.sqrt(s.s_sq / w)
-    if name in ("act",):
-        return s.s_sq / w
-    if name == "isd":
-        return s.s_sq
+    if name in ("mav", "iav"):
+        v = s.window_sum("abs")
+        return v / w if name == "mav" else v
+    if name in ("rms", "act", "isd"):
+        v = s.window_sum("sq")
+        if s.shifts and any(sh.any() for sh in s.shifts):
+            raise AssertionError("sq must be unshifted for rms/act/isd")  # pragma: no cover
+        return np.sqrt(v / w) if name == "rms" else (v / w if name == "act" else v)
     if name == "mean":
-        return s.s_x / w + s.x.mean(axis=0)
+        return s.window_sum("x") / w + s.window_shift()
     if name == "var":
-        m = s.s_x / w
-        return np.maximum(s.s_sq_shifted / w - m * m, 0.0)
+        m = s.window_sum("x") / w
+        return np.maximum(s.window_sum("sq") / w - m * m, 0.0)
     if name == "log":
-        off = check_threshold(p.get("offset", 1.0), "log_offset")
-        return np.exp(s.window_sum(np.log(s.abs + off)) / w)
-    if name == "wl":
-        return s.s_abs_diff
-    if name == "mfl":
-        with np.errstate(divide="ignore"):
-            return np.log10(s.s_abs_diff)
-    if name == "mavfd":
-        return s.s_abs_diff / (w - 1)
-    if name == "dasdv":
-        return np.sqrt(s.s_diff_sq / (w - 1))
-    if name == "mdiff":
-        return s.s_diff_sq / w
-    if name == "mzp":
-        return np.sqrt(s.s_diff_sq / w)
-    if name == "wamp":
-        thr = check_threshold(p.get("threshold", 2e-3), "wamp_threshold")
-        return s.pair_sum((s.abs_diff > thr).astype(np.float64), 1)
-    if name == "zc":
-        thr = check_threshold(p.get("threshold", 0.0), "zc_threshold")
-        mask = (s.x[:-1] * s.x[1:]) < 0
-        if thr > 0:
-            mask &= s.abs_diff >= thr
-        return s.pair_sum(mask.astype(np.float64), 1)
-    if name == "ssc":
-        thr = check_threshold(p.get("threshold", 0.0), "ssc_threshold")
-        d = s.diff
-        return s.pair_sum(((d[:-1] * d[1:]) <= -thr).astype(np.float64), 2)
-    raise AssertionError(name)  # pragma: no cover - RUNNING_FEATURES is exhaustive
+        return np.exp(s.window_sum("log", check_threshold(p.get("offset", 1.0), "log")) / w)
+    if name in ("wl", "mfl", "mavfd"):
+        v = s.window_sum("absd")
+        if name == "mfl":
+            with np.errstate(divide="ignore"):
+                return np.log10(v)
+        return v / (w - 1) if name == "mavfd" else v
+    if name in ("dasdv", "mdiff", "mzp"):
+        v = s.window_sum("dsq")
+        if name == "dasdv":
+            return np.sqrt(v / (w - 1))
+        return v / w if name == "mdiff" else np.sqrt(v / w)
+    thr = check_threshold(p.get("threshold", 2e-3 if name == "wamp" else 0.0), name)
+    return s.window_sum(name, thr)
+
+
+def _check_signal(x: Any, i: int) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise ShapeError(f"signal {i} must be a real numeric array, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ShapeError(f"signal {i} must be 2-D (n_samples, n_channels), got shape {arr.shape}")
+    return arr
+
+
+def features_from_signals(
+    signals: list[np.ndarray] | tuple[np.ndarray, ...],
+    window: int,
+    step: int,
+    features: str | list[str] | tuple[str, ...],
+    fs: float | None = None,
+    *,
+    starts: list[np.ndarray] | None = None,
+    **params: Any,
+) -> tuple[np.ndarray, list[str]]:
+    """Features of every window of several continuous signals (rows: signal by signal).
+
+    Windows never straddle two signals. The signals are laid end to end (each padded to
+    a multiple of ``gcd(window, step)``) so that the running sums cost one pass over all
+    of them, whatever their number.
+
+    Parameters
+    ----------
+    signals : list of ndarray, each (n_samples_i, n_channels)
+        Recordings, time first (as ``Recording.emg``); same channel count.
+    window, step : int
+        Window length and hop in samples; windows start at ``0, step, 2 step, ...`` in each
+        signal and only full windows are used (as `make_windows`).
+    features, fs, **params
+        As `extract_features`.
+    starts : list of int arrays, optional
+        Explicit window starts per signal (e.g. only labelled windows); multiples of
+        ``step`` keep the one-pass cost. Overrides the regular grid.
+
+    Returns
+    -------
+    X, columns
+        The rows and columns of ``extract_features`` on the materialised windows
+        ``x[s : s + window].T`` of each signal in turn (equal to float rounding).
+    """
+    for v, nm in ((window, "window"), (step, "step")):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+            raise ConfigError(f"{nm} must be a positive number of samples, got {v!r}")
+    window, step = int(window), int(step)
+    sigs = [_check_signal(x, i) for i, x in enumerate(signals)]
+    if not sigs:
+        raise ConfigError("no signals given")
+    chans = {x.shape[1] for x in sigs}
+    if len(chans) > 1:
+        raise ShapeError(f"signals have different channel counts {sorted(chans)}")
+    c = chans.pop()
+    if starts is None:
+        st_list = [window_starts(x.shape[0], window, step) for x in sigs]
+    else:
+        if len(starts) != len(sigs):
+            raise ConfigError(f"starts has {len(starts)} arrays for {len(sigs)} signals")
+        st_list = []
+        for x, st in zip(sigs, starts):
+            st = np.asarray(st, dtype=np.int64)
+            if st.ndim != 1 or (len(st) and (st.min() < 0 or st.max() + window > x.shape[0])):
+                raise ShapeError(
+                    f"starts must be 1-D with 0 <= start <= n_samples - window "
+                    f"({x.shape[0] - window})"
+                )
+            st_list.append(st)
+    if starts is None and all(x.shape[0] < window for x in sigs):
+        longest = max(x.shape[0] for x in sigs)
+        raise ShapeError(
+            f"window of {window} samples is longer than the signal ({longest} samples)"
+        )
+    names = resolve_features(features)
+    routed = split_params(names, params)
+    specs = [FEATURES[nm] for nm in names]
+    for spec in specs:
+        if spec.needs_fs:
+            check_fs(fs, spec.name)
+        if window < spec.min_samples:
+            raise ShapeError(
+                f"feature {spec.name!r} needs windows of at least {spec.min_samples} samples"
+            )
+    cols = column_names(specs, routed, c)
+    n_total = sum(len(st) for st in st_list)
+    out = np.empty((n_total, len(cols)))
+    if n_total == 0:
+        return out, cols
+
+    g = math.gcd(window, step, *(int(np.gcd.reduce(st)) for st in st_list if len(st)))
+    used = [(x, st) for x, st in zip(sigs, st_list) if len(st)]
+    running = [nm for nm in names if nm in RUNNING_FEATURES]
+    shift = bool({"var", "mean"} & set(running))
+    sums = _Sums(
+        [np.asarray(x, dtype=np.float64) for x, _ in used],
+        [st for _, st in used],
+        window,
+        g,
+        _needed_keys(running, routed),
+        shift,
+    )
+    sums.check_finite()
+    # rms/act/isd need the unshifted square: a second pass over the signals
+    unshifted = None
+    if shift and {"rms", "act", "isd"} & set(running):
+        unshifted = _Sums(
+            sums.signals, sums.starts_list, window, g, [("abs", None), ("sq", None)], False
+        )
+    rest = [nm for nm in names if nm not in RUNNING_FEATURES]
+    if rest:
+        parts = [
+            extract_features(
+                np.lib.stride_tricks.sliding_window_view(np.asarray(x, np.float64), window, 0)[st],
+                rest,
+                fs,
+                **_flatten(routed, rest),
+            )[0]
+            for x, st in used
+        ]
+        rest_x = np.concatenate(parts)
+    col = rest_col = 0
+    for spec in specs:
+        width = len(spec.output_labels(routed[spec.name])) * c
+        if spec.name in ("rms", "act", "isd") and unshifted is not None:
+            out[:, col : col + width] = _running(spec.name, unshifted, routed[spec.name])
+        elif spec.name in RUNNING_FEATURES:
+            out[:, col : col + width] = _running(spec.name, sums, routed[spec.name])
+        else:
+            out[:, col : col + width] = rest_x[:, rest_col : rest_col + width]
+            rest_col += width
+        col += width
+    return out, cols
 
 
 def features_from_signal(
@@ -176,75 +408,15 @@ def features_from_signal(
     starts: np.ndarray | None = None,
     **params: Any,
 ) -> tuple[np.ndarray, list[str]]:
-    """Features of every window of one continuous signal, without materialising windows.
+    """Features of every window of one continuous signal ``(n_samples, n_channels)``.
 
-    Parameters
-    ----------
-    x : ndarray, (n_samples, n_channels)
-        One recording (time first, as ``Recording.emg``).
-    window, step : int
-        Window length and hop in samples; windows start at ``0, step, 2 step, ...`` and
-        only full windows are used (as `make_windows`).
-    features, fs, **params
-        As `extract_features`.
-    starts : ndarray of int, optional
-        Explicit window starts (e.g. only labelled windows); overrides ``step``.
-
-    Returns
-    -------
-    X, columns
-        Exactly the columns of ``extract_features(windows, features)`` on the windows
-        ``x[s : s + window].T`` (equal to float rounding).
+    `features_from_signals` for a single signal: windows of ``window`` samples every
+    ``step`` (or at ``starts``), same values and columns as `extract_features` on the
+    materialised windows.
     """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiu":
-        raise ShapeError(f"signal must be a real numeric array, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise ShapeError(f"signal must be 2-D (n_samples, n_channels), got shape {arr.shape}")
-    for v, nm in ((window, "window"), (step, "step")):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-            raise ConfigError(f"{nm} must be a positive number of samples, got {v!r}")
-    n, c = arr.shape
-    if window > n:
-        raise ShapeError(f"window of {window} samples is longer than the signal ({n} samples)")
-    if starts is None:
-        st = window_starts(n, int(window), int(step))
-    else:
-        st = np.asarray(starts, dtype=np.int64)
-        if st.ndim != 1 or (len(st) and (st.min() < 0 or st.max() + window > n)):
-            raise ShapeError(f"starts must be 1-D with 0 <= start <= {n - window}")
-    names = resolve_features(features)
-    routed = split_params(names, params)
-    specs = [FEATURES[nm] for nm in names]
-    for spec in specs:
-        if spec.needs_fs:
-            check_fs(fs, spec.name)
-        if window < spec.min_samples:
-            raise ShapeError(
-                f"feature {spec.name!r} needs windows of at least {spec.min_samples} samples"
-            )
-    cols = column_names(specs, routed, c)
-    out = np.empty((len(st), len(cols)))
-    if len(st) == 0:
-        return out, cols
-    xf = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(xf).all():
-        raise ShapeError("signal contains NaN or Inf; clean or interpolate it first")
-    sums = _Sums(xf, st, int(window))
-    rest = [nm for nm in names if nm not in RUNNING_FEATURES]
-    if rest:
-        view = np.lib.stride_tricks.sliding_window_view(xf, window, axis=0)[st]
-        rest_x, _ = extract_features(view, rest, fs, **_flatten(routed, rest))
-    col = rest_col = 0
-    for spec in specs:
-        width = len(spec.output_labels(routed[spec.name])) * c
-        if spec.name in RUNNING_FEATURES:
-            out[:, col : col + width] = _running(spec.name, sums, routed[spec.name])
-        else:
-            out[:, col : col + width] = rest_x[:, rest_col : rest_col + width]
-            rest_col += width
-        col += width
-    return out, cols
+    return features_from_signals(
+        [x], window, step, features, fs, starts=None if starts is None else [starts], **params
+    )
 
 
 def _flatten(routed: dict[str, dict[str, Any]], names: list[str]) -> dict[str, Any]:
@@ -310,8 +482,7 @@ def features_from_recordings(
         )
     fs = recs[0].fs
     window, step = ms_to_samples(window_ms, fs), ms_to_samples(step_ms, fs)
-    feats, ys, reps, rows = [], [], [], []
-    columns: list[str] = []
+    sigs, kept, ys, reps, rows = [], [], [], [], []
     for i, r in enumerate(recs):
         starts = window_starts(r.n_samples, window, step)
         if len(starts) == 0:
@@ -324,18 +495,17 @@ def features_from_recordings(
         keep = y != UNLABELLED if drop_unlabelled else np.ones(len(y), dtype=bool)
         if not keep.any():
             continue
-        f, columns = features_from_signal(
-            r.emg, window, step, features, fs, starts=starts[keep], **params
-        )
-        feats.append(f)
+        sigs.append(r.emg)
+        kept.append(starts[keep])
         ys.append(y[keep])
         reps.append(rep[keep])
         rows.append(pd.DataFrame({"recording": i, "start": starts[keep], **r.meta}))
-    if not feats:
+    if not sigs:
         raise ConfigError(
             f"no windows: window of {window_ms} ms = {window} samples, longest recording has "
             f"{max(r.n_samples for r in recs)} samples (or every window was unlabelled)"
         )
+    X, columns = features_from_signals(sigs, window, step, features, fs, starts=kept, **params)
     meta = pd.concat(rows, ignore_index=True)
     meta["repetition"] = np.concatenate(reps)
-    return FeatureTable(np.concatenate(feats), np.concatenate(ys), meta, columns, fs, window, step)
+    return FeatureTable(X, np.concatenate(ys), meta, columns, fs, window, step)

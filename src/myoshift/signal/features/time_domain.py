@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from myoshift.errors import ConfigError
-from myoshift.signal.features._stats import EPS, WindowStats, as_stats, count_last, safe_divide
+from myoshift.signal.features._stats import (
+    EPS,
+    WindowStats,
+    as_stats,
+    count_last,
+    flat_pairs,
+    safe_divide,
+)
 from myoshift.signal.features.registry import register_feature
 
 Input = np.ndarray | WindowStats
@@ -232,8 +239,7 @@ def zc(windows: Input, threshold: float = 0.0) -> np.ndarray:
     """
     thr = check_threshold(threshold, "zc_threshold")
     s = as_stats(windows)
-    x = s.x
-    mask = (x[..., :-1] * x[..., 1:]) < 0
+    mask = (flat_pairs(s.x, np.multiply) < 0)[..., :-1]
     if thr > 0:
         mask &= s.abs_diff >= thr
     return count_last(mask)
@@ -253,8 +259,8 @@ def ssc(windows: Input, threshold: float = 0.0) -> np.ndarray:
     positive ``ssc_threshold`` to ignore noise and flats.
     """
     thr = check_threshold(threshold, "ssc_threshold")
-    d = as_stats(windows).diff
-    return count_last((d[..., :-1] * d[..., 1:]) <= -thr)
+    prod = flat_pairs(as_stats(windows).diff_full, np.multiply)
+    return count_last((prod <= -thr)[..., :-2])
 
 
 def _mavslp_labels(params: dict[str, Any]) -> list[str]:

@@ -185,8 +185,8 @@ def make_windows(
         xs.append(view[keep])
         ys.append(y[keep])
         reps.append(rep[keep])
-        meta = {k: v for k, v in r.meta.items() if k not in _RESERVED}
-        rows.append(pd.DataFrame({**meta, "recording": i, "start": starts[keep]}))
+        fields = {k: v for k, v in r.meta.items() if k not in _RESERVED}
+        rows.append(pd.DataFrame({**fields, "recording": i, "start": starts[keep]}))
     if not xs:
         longest = max(r.n_samples for r in recs)
         raise ConfigError(

@@ -9,7 +9,8 @@ training cycles (one whole cycle), never from the test sessions.
 Usage::
 
     python benchmarks/within_subject_myoarmband.py [--methods tcn,lda-td] [--subjects 4]
-        [--data-dir DIR] [--epochs N] [--threads T] [--seed S] [--csv results.csv]
+        [--data-dir DIR] [--epochs N] [--val-fraction F] [--threads T] [--seed S]
+        [--csv results.csv]
 
 Prints one row per subject and method, then mean ± std per method, and the wall time.
 """
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
                 overrides["threads"] = args.threads
                 if args.epochs:
                     overrides["epochs"] = args.epochs
+                if args.val_fraction is not None:
+                    overrides["val_fraction"] = args.val_fraction
             est = build_estimator(spec, fs=w_train.fs, seed=args.seed, **overrides)
             t0 = time.perf_counter()
             est.fit(w_train)
@@ -82,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--epochs", type=int, default=0, help="override deep methods' epochs")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--val-fraction", type=float, default=None, help="override deep methods' val_fraction"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--csv", type=Path, default=None)
     args = p.parse_args(argv)

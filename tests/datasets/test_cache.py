@@ -50,7 +50,12 @@ def _same_sets(a: RecordingSet, b: RecordingSet) -> None:
 
 
 def _entries(cache_dir: Path) -> list[Path]:
-    return sorted((cache_dir / TinyDataset.name).glob("*.npz"))
+    """The per-unit entries (whole-load entries start with ``_load-``)."""
+    return sorted((cache_dir / TinyDataset.name).glob("[!_]*.npz"))
+
+
+def _load_entries(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / TinyDataset.name).glob("_load-*.npz"))
 
 
 def _load(data: Path, cache_dir: Path, use_cache: bool = True) -> RecordingSet:
@@ -70,6 +75,32 @@ def test_round_trip_equals_parsing_and_second_load_is_served_from_cache(tiny, tm
     _same_sets(parsed, second)
     assert second[0].layout.kind == "grid" and second[0].layout.channel_map == ((1, 0), (3, 2))
     assert second[0].meta["gain"] == 1.5 and second[0].meta["left"] is True
+
+
+def test_whole_load_entry_skips_the_folder_parse_and_sees_any_change(tiny, tmp_path, monkeypatch):
+    c = tmp_path / "c"
+    first = _load(tiny, c)
+    assert len(_load_entries(c)) == 1
+    calls: list[int] = []
+    real_units = TinyDataset.units
+    monkeypatch.setattr(
+        TinyDataset, "units", lambda self, root: calls.append(1) or real_units(self, root)
+    )
+    _same_sets(first, _load(tiny, c))
+    assert calls == []  # served by the whole-load entry: no unit listing, no parse
+    sub = TinyDataset(data_dir=tiny, cache_dir=c).load([1], show_progress=False)
+    assert set(sub.unique("subject")) == {1} and len(_load_entries(c)) == 2
+    calls.clear()
+    f = tiny / "Tiny" / "s2" / "r1.npy"
+    np.save(f, np.load(f)[:40])
+    TinyDataset.parse_calls.clear()
+    rs = _load(tiny, c)
+    assert TinyDataset.parse_calls == ["s2"] and calls == [1]
+    assert rs.select(subject=2, trial=1)[0].n_samples == 40
+    assert len(_load_entries(c)) == 2  # the stale "all" entry was replaced
+    whole = [e for e in _load_entries(c) if e.stat().st_size > 0][0]
+    whole.write_bytes(whole.read_bytes()[:100])  # a damaged whole-load entry is rebuilt
+    _same_sets(rs, _load(tiny, c))
 
 
 def test_changed_source_file_invalidates_only_its_unit(tiny, tmp_path):
@@ -124,6 +155,8 @@ def test_corrupt_entry_is_detected_logged_and_reparsed(tiny, tmp_path, caplog, d
     c = tmp_path / "c"
     parsed = _load(tiny, c, use_cache=False)
     _load(tiny, c)
+    for whole in _load_entries(c):  # exercise the per-unit entries
+        whole.unlink()
     entry = _entries(c)[0]
     raw = entry.read_bytes()
     if damage == "truncate":

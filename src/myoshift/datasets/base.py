@@ -12,6 +12,7 @@ A dataset module subclasses `Dataset`, fills in the class attributes, and implem
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from abc import ABC, abstractmethod
@@ -109,8 +110,52 @@ class Dataset(ABC):
     def load(
         self, subjects: Iterable[Any] | None = None, show_progress: bool = True
     ) -> RecordingSet:
-        """Load (from cache when valid) the recordings of ``subjects`` (default: all)."""
+        """Load (from cache when valid) the recordings of ``subjects`` (default: all).
+
+        With the cache on, a whole load is itself cached under a fingerprint of every
+        file in the dataset folder (see `cache.folder_fingerprint`), so a repeated load
+        costs one folder walk and one file read; otherwise each parse unit is loaded from
+        its own cache entry or parsed.
+        """
         root = self.root
+        entry = self._load_entry(root, subjects) if self.use_cache else None
+        if entry is not None and entry.exists():
+            try:
+                return RecordingSet(cache.load(entry))
+            except Exception as exc:  # any unreadable entry is rebuilt
+                log.warning("cache entry %s unreadable (%s); rebuilding", entry, exc)
+                entry.unlink(missing_ok=True)
+        rset = self._load_units(root, subjects, show_progress)
+        if entry is not None:
+            self._write_entry(entry, list(rset))
+        return rset
+
+    def _load_entry(self, root: Path, subjects: Iterable[Any] | None) -> Path:
+        """Cache path of a whole load: subject selection + folder fingerprint."""
+        selection = "all" if subjects is None else "|".join(sorted(map(str, subjects)))
+        sel = hashlib.sha1(selection.encode()).hexdigest()[:10]
+        fp = cache.folder_fingerprint(
+            root, f"{self.name}|{self.parser_version}|{self.cache_token()}"
+        )
+        return self.cache_dir / self.name / f"_load-{sel}-{fp}.npz"
+
+    def cache_token(self) -> str:
+        """Extra cache-key text for loaders whose parse depends on constructor arguments."""
+        return ""
+
+    def _write_entry(self, path: Path, recs: list[Recording]) -> None:
+        """Write a cache entry, replacing older ones of the same unit / selection."""
+        stem = path.stem.rsplit("-", 1)[0]
+        try:
+            for stale in path.parent.glob(f"{stem}-{'?' * 20}.npz"):
+                stale.unlink(missing_ok=True)
+            cache.save(path, recs)
+        except (OSError, TypeError, ValueError) as exc:  # e.g. read-only, non-JSON meta
+            log.warning("could not write cache %s: %s", path, exc)
+
+    def _load_units(
+        self, root: Path, subjects: Iterable[Any] | None, show_progress: bool
+    ) -> RecordingSet:
         units = self.units(root)
         if not units:
             raise DataNotFoundError(f"dataset {self.name!r}: no recordings found under {root}")
@@ -141,13 +186,7 @@ class Dataset(ABC):
                 log.warning("cache entry %s unreadable (%s); re-parsing", path, exc)
                 path.unlink(missing_ok=True)
         recs = self.parse_unit(root, unit)
-        try:
-            # exactly this unit's older entries (not those of a unit named "<key>-...")
-            for stale in path.parent.glob(f"{_safe(unit.key)}-{'?' * len(key)}.npz"):
-                stale.unlink(missing_ok=True)
-            cache.save(path, recs)
-        except (OSError, TypeError, ValueError) as exc:  # e.g. read-only, non-JSON meta
-            log.warning("could not write cache %s: %s", path, exc)
+        self._write_entry(path, recs)
         return recs
 
     @classmethod

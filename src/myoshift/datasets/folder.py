@@ -222,6 +222,10 @@ class FolderDataset(Dataset):
         return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 
     # -- Dataset contract -------------------------------------------------------------
+    def cache_token(self) -> str:
+        """Whole-load cache entries depend on every argument, as unit keys do."""
+        return self._config_hash
+
     def matches(self, root: Path) -> list[tuple[Path, dict[str, int | str]]]:
         """Files under ``root`` matching the pattern, with their parsed fields."""
         out = []

@@ -1,13 +1,11 @@
-"""Small separable data, a tiny registered network and a fallback feature function."""
+"""Small separable data and a tiny registered network for the learn tests."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
-import myoshift.signal as signal
 from myoshift.models import EMGModel, model_names, register_model
 
 
@@ -51,23 +49,3 @@ def separable(
     X = (rng.standard_normal((len(y), n_channels, n_samples)) * scale).astype(np.float32)
     groups = np.tile(np.repeat(np.arange(n_groups), n_per_class // n_groups), n_classes)
     return X, y, groups
-
-
-def _simple_features(windows, features, fs=None, **params):  # pragma: no cover - fallback
-    X = np.asarray(windows, dtype=np.float64)
-    mav = np.abs(X).mean(axis=2)
-    wl = np.abs(np.diff(X, axis=2)).sum(axis=2)
-    names = [f"{f}_ch{c}" for f in ("MAV", "WL") for c in range(X.shape[1])]
-    return np.concatenate([mav, wl], axis=1), names
-
-
-@pytest.fixture(autouse=True)
-def _features(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Use a two-feature fallback until `myoshift.signal.extract_features` exists."""
-    if not hasattr(signal, "extract_features"):
-        monkeypatch.setattr(signal, "extract_features", _simple_features, raising=False)
-
-
-@pytest.fixture
-def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return separable()

@@ -143,5 +143,9 @@ def test_bad_arguments() -> None:
         run_benchmark(rs, "loso", [])
     with pytest.raises(ConfigError, match="given twice"):
         run_benchmark(rs, "loso", [CENTROID, CENTROID])
+    with pytest.raises(ConfigError, match="not evaluated"):
+        run_benchmark(rs, "loso", [CENTROID], overrides={"other": {"epochs": 1}})
+    with pytest.raises(ConfigError, match="registered methods"):
+        run_benchmark(rs, "loso", [CENTROID], overrides={"centroid": {"epochs": 1}})
     with pytest.raises(ConfigError, match="unknown protocol"):
         run_benchmark(rs, "nope", [CENTROID])

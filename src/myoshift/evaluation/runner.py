@@ -66,28 +66,39 @@ class Method:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _build_registered(name: str, fs: float, seed: int) -> Any:
+def _build_registered(name: str, overrides: dict[str, Any], fs: float, seed: int) -> Any:
     from myoshift.learn.methods import build_estimator
 
-    return build_estimator(name, fs, seed)
+    return build_estimator(name, fs, seed, **overrides)
 
 
-def resolve_method(method: str | Method | Any) -> Method:
-    """A `Method` from a registered method name, a `MethodSpec` or a `Method`."""
+def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None = None) -> Method:
+    """A `Method` from a registered method name, a `MethodSpec` or a `Method`.
+
+    ``overrides`` replace the method's ``window_ms`` / ``step_ms`` and estimator
+    parameters (e.g. ``{"epochs": 5, "device": "cuda"}``); they are part of the cache key.
+    """
+    overrides = dict(overrides or {})
     if isinstance(method, Method):
+        if overrides:
+            raise ConfigError(f"overrides apply to registered methods, not {method.name!r}")
         return method
     from myoshift.learn.methods import get_method
 
     spec = get_method(method) if isinstance(method, str) else method
+    window_ms = float(overrides.pop("window_ms", spec.window_ms))
+    step_ms = float(overrides.pop("step_ms", spec.step_ms))
     params = {
         "estimator": str(getattr(spec, "estimator", "")),
         "params": getattr(spec, "params", {}),
+        "adapt": getattr(spec, "adapt", {}),
+        "overrides": overrides,
     }
     return Method(
         spec.name,
-        functools.partial(_build_registered, spec.name),
-        float(spec.window_ms),
-        float(spec.step_ms),
+        functools.partial(_build_registered, spec.name, overrides),
+        window_ms,
+        step_ms,
         json.loads(json.dumps(params, default=str)),
     )
 
@@ -291,6 +302,7 @@ def run_benchmark(
     trace_memory: bool = True,
     write_report: bool = True,
     show_progress: bool = True,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> BenchmarkResult:
     """Evaluate ``methods`` on ``data`` under ``protocol``.
 
@@ -311,6 +323,9 @@ def run_benchmark(
         Folds evaluated in parallel processes (-1: one per core).
     vote : int or None
         Window count of the majority-vote metrics (``accuracy_vote{n}``).
+    overrides : dict, optional
+        Per method name, parameters replacing the method's (``window_ms``, ``step_ms``
+        or estimator parameters such as ``epochs`` or ``device``).
 
     Returns
     -------
@@ -318,7 +333,13 @@ def run_benchmark(
     """
     t_start = time.perf_counter()
     proto = get_protocol(protocol)
-    meths = [resolve_method(m) for m in methods]
+    overrides = dict(overrides or {})
+    meths = []
+    for m in methods:
+        name = m if isinstance(m, str) else getattr(m, "name", "")
+        meths.append(resolve_method(m, overrides.pop(name, None)))
+    if overrides:
+        raise ConfigError(f"overrides given for methods not evaluated: {sorted(overrides)}")
     if not meths:
         raise ConfigError("no methods to evaluate")
     names = [m.name for m in meths]

@@ -1,0 +1,183 @@
+"""``myoshift benchmark``: evaluate methods on a dataset under a protocol.
+
+With no arguments it runs the built-in ``synthetic`` dataset, leave-one-subject-out,
+calibration budgets 0 and 1, the LDA baseline (``lda-td``) and the default deep method,
+and writes ``results.csv``, ``summary.json`` and ``report.html`` to the output folder.
+Finished runs are cached there: rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from myoshift.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATASET = "synthetic"
+DEFAULT_PROTOCOL = "loso"
+#: lighter recipe of the default deep method for the no-argument run (it must finish in
+#: a few minutes on a 2-core laptop); ``--methods lda-td,tcn`` runs the full recipe
+QUICK_DEEP = {"step_ms": 100, "epochs": 6, "patience": None}
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip() != ""]
+    except ValueError:
+        raise ConfigError(f"--{what} takes comma-separated integers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"--{what} is empty")
+    return values
+
+
+def _subject(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _default_methods() -> tuple[list[str], dict[str, dict[str, Any]]]:
+    from myoshift.learn.methods import DEFAULT_DEEP_METHOD
+
+    return ["lda-td", DEFAULT_DEEP_METHOD], {DEFAULT_DEEP_METHOD: dict(QUICK_DEEP)}
+
+
+def _overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``["tcn.epochs=5", "tcn.device=cuda"]`` -> ``{"tcn": {"epochs": 5, "device": "cuda"}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        key, eq, raw = item.partition("=")
+        method, dot, param = key.partition(".")
+        if not (eq and dot and method and param):
+            raise ConfigError(f"--set takes METHOD.PARAM=VALUE (e.g. tcn.epochs=5), got {item!r}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out.setdefault(method, {})[param] = value
+    return out
+
+
+def _run(args: argparse.Namespace) -> int:
+    from myoshift.datasets import get_dataset
+    from myoshift.evaluation import get_protocol, run_benchmark
+    from myoshift.evaluation.runner import summary_dict
+    from myoshift.learn.methods import get_method
+
+    # validate every name before loading anything
+    protocol = get_protocol(args.protocol)
+    overrides: dict[str, dict[str, Any]] = {}
+    if args.methods:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    else:
+        methods, overrides = _default_methods()
+        log.info("default methods %s with a quick deep recipe %s", methods, overrides)
+    for method, params in _overrides(args.set).items():
+        overrides.setdefault(method, {}).update(params)
+    if not methods:
+        raise ConfigError("--methods is empty")
+    for m in methods:
+        get_method(m)
+    dataset = get_dataset(args.dataset, data_dir=args.data_dir)
+    if args.calibration is not None:
+        calibration = _int_list(args.calibration, "calibration")
+    else:
+        calibration = [0, 1] if protocol.cross_domain else [0]
+    seeds = _int_list(args.seed, "seed")
+    subjects = None
+    if args.subjects:
+        subjects = [_subject(s) for part in args.subjects for s in part.split(",") if s]
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("myoshift-results") / (f"{args.dataset}-{protocol.label.replace(':', '_')}")
+    )
+    data = dataset.load(subjects)
+    result = run_benchmark(
+        data,
+        protocol,
+        methods,
+        calibration=calibration,
+        seeds=seeds,
+        out_dir=out,
+        n_jobs=args.n_jobs,
+        vote=args.vote,
+        overrides=overrides,
+    )
+    if args.json:
+        print(json.dumps(summary_dict(result), indent=1, default=str))
+    else:
+        from rich.console import Console
+
+        from myoshift.evaluation.report import print_table
+
+        print_table(result, Console())
+        if not args.methods:
+            print(
+                f"note: {methods[1]} ran a quick recipe {QUICK_DEEP}; "
+                f"`--methods {','.join(methods)}` runs its full recipe"
+            )
+        print(
+            f"results: {out / 'results.csv'}  summary: {out / 'summary.json'}  "
+            f"report: {out / 'report.html'}  ({result.wall_s:.1f} s)"
+        )
+    if result.n_failed:
+        print(
+            f"myoshift: {result.n_failed} of {len(result.records)} runs failed "
+            "(see the 'error' rows of results.csv)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``myoshift benchmark`` to the top-level parser."""
+    p = subparsers.add_parser(
+        "benchmark",
+        help="evaluate methods under a cross-domain protocol",
+        description=(
+            "Evaluate methods on a dataset under a protocol (default: synthetic, loso, "
+            "calibration 0,1, lda-td and the default deep method). Writes results.csv, "
+            "summary.json and report.html; finished runs are cached, so a rerun resumes."
+        ),
+    )
+    p.add_argument("--dataset", default=DEFAULT_DATASET, help="dataset name (default synthetic)")
+    p.add_argument("--data-dir", default=None, help="folder holding the dataset folders")
+    p.add_argument(
+        "--protocol",
+        default=DEFAULT_PROTOCOL,
+        help="within-session, cross-session, cross-day, loso, leave-group-out:COLUMN, "
+        "predefined, electrode-shift[:K] (default loso)",
+    )
+    p.add_argument("--methods", default=None, help="comma-separated method names")
+    p.add_argument(
+        "--calibration",
+        default=None,
+        help="calibration budgets in target repetitions, e.g. 0,1,4 "
+        "(default 0,1 for cross-domain protocols, else 0)",
+    )
+    p.add_argument("--seed", default="0", help="seed or comma-separated seeds (default 0)")
+    p.add_argument(
+        "--out", default=None, help="output folder (default myoshift-results/DATASET-PROTOCOL)"
+    )
+    p.add_argument("--json", action="store_true", help="print summary.json instead of a table")
+    p.add_argument("--n-jobs", type=int, default=1, help="folds in parallel (-1: all cores)")
+    p.add_argument("--subjects", nargs="+", default=None, help="subjects to load (e.g. 1 2 3)")
+    p.add_argument("--vote", type=int, default=5, help="windows per majority vote (default 5)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="METHOD.PARAM=VALUE",
+        help="override a method parameter, e.g. tcn.epochs=5, tcn.step_ms=50, "
+        "tcn.device=cuda (repeatable). Without --methods the default deep method runs a "
+        f"quick recipe {QUICK_DEEP}",
+    )
+    p.set_defaults(func=_run)

@@ -1,0 +1,84 @@
+"""``myoshift benchmark``: bad names give one-line errors, a small run writes its outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from myoshift.cli.main import main
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dataset", "nope"], "unknown dataset 'nope'; valid names: "),
+        (["--methods", "lda-td,nope"], "unknown method 'nope'; valid methods: "),
+        (["--protocol", "nope"], "unknown protocol 'nope'; valid: within-session"),
+        (["--calibration", "0,x"], "--calibration takes comma-separated integers"),
+        (["--protocol", "within-session", "--calibration", "0,1"], "use calibration 0"),
+        (["--set", "tcn-epochs"], "--set takes METHOD.PARAM=VALUE"),
+        (["--methods", "lda-td", "--set", "tcn.epochs=1"], "overrides given for methods not"),
+    ],
+)
+def test_bad_input_one_line_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rc = main(["benchmark", *args, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_impossible_protocol_for_dataset(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rc = main(
+        [
+            "benchmark",
+            "--protocol",
+            "leave-group-out:age",
+            "--methods",
+            "lda-td",
+            "--subjects",
+            "1",
+            "2",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "unknown metadata column 'age'" in err
+
+
+def test_small_run_writes_outputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = [
+        "benchmark",
+        "--methods",
+        "lda-td",
+        "--subjects",
+        "1,2,3",
+        "--calibration",
+        "0,1",
+        "--out",
+        str(tmp_path),
+        "--json",
+    ]
+    rc = main(args)
+    out = capsys.readouterr().out
+    assert rc == 0
+    summary = json.loads(out)
+    assert summary["dataset"] == "synthetic" and summary["protocol"] == "loso"
+    assert summary["n_runs"] == 6 and summary["n_failed"] == 0
+    acc = [s for s in summary["summary"] if s["metric"] == "accuracy"]
+    assert {s["calibration"] for s in acc} == {0, 1}
+    assert all(0 <= s["mean"] <= 1 and s["n"] == 3 for s in acc)
+    for name in ("results.csv", "summary.json", "report.html"):
+        assert (tmp_path / name).is_file()
+    # a second run resumes from the cache
+    assert main(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["n_cached"] == 6 and again["n_computed"] == 0

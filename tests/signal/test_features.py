@@ -12,6 +12,7 @@ from myoshift.signal.features import (
     FEATURE_GROUPS,
     FEATURES,
     RUNNING_FEATURES,
+    _accel,
     extract_features,
     features_from_recordings,
     features_from_signal,
@@ -230,6 +231,28 @@ def test_bad_input_raises_clear_errors(args: tuple, kwargs: dict, error: type, m
 ALL_FAST = [*RUNNING_FEATURES, "ar", "sampen", "skew"]
 
 
+@pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
+def accel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Run a test with the optional numba kernels on (when installed) and off."""
+    if request.param and not _accel.AVAILABLE:
+        pytest.skip("numba not installed")
+    monkeypatch.setattr(_accel, "ENABLED", request.param)
+    return bool(request.param)
+
+
+def test_compiled_and_numpy_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _accel.AVAILABLE:
+        pytest.skip("numba not installed")
+    x = np.random.default_rng(5).integers(-50, 50, size=(20, 3, 64)).astype(float)
+    names = ["mav", "iav", "rms", "var", "wl", "zc", "ssc", "wamp", "dasdv", "mob", "m0"]
+    params = {"zc_threshold": 3.0, "ssc_threshold": 2.0, "wamp_threshold": 4.0}
+    monkeypatch.setattr(_accel, "ENABLED", True)
+    a, _ = extract_features(x, names, **params)
+    monkeypatch.setattr(_accel, "ENABLED", False)
+    b, _ = extract_features(x, names, **params)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
 @pytest.mark.parametrize(("window", "step"), [(50, 25), (50, 7), (33, 33), (40, 60)])
 def test_running_sums_equal_materialised_windows(window: int, step: int) -> None:
     rng = np.random.default_rng(window + step)
@@ -242,7 +265,7 @@ def test_running_sums_equal_materialised_windows(window: int, step: int) -> None
     np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-9)
 
 
-def test_features_from_recordings_equals_make_windows() -> None:
+def test_features_from_recordings_equals_make_windows(accel: bool) -> None:
     lab = np.repeat([0, 1, -1, 2], 250)
     recs = [make_recording(1000, 4, label=lab, seed=s, subject=s) for s in range(3)]
     recs.append(make_recording(90, 4, seed=9))  # shorter than one window: skipped

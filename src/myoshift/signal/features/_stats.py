@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from myoshift.errors import ShapeError
+from myoshift.signal.features import _accel
 
 #: ``np.spacing(1)``: the epsilon LibEMG adds inside logarithms.
 EPS = float(np.spacing(1))
@@ -64,15 +65,29 @@ class WindowStats:
         return np.abs(self.x)
 
     @cached_property
+    def fused(self) -> np.ndarray | None:
+        """``(n, C, 5)`` sum, sum|x|, sum x^2, sum|d|, sum d^2 in one compiled pass (or None)."""
+        if not _accel.enabled():
+            return None
+        n, c, t = self.x.shape
+        return _accel.row_sums(self.x.reshape(n * c, t)).reshape(n, c, 5)
+
+    @cached_property
     def abs_sum(self) -> np.ndarray:
+        if self.fused is not None:
+            return self.fused[..., 1]
         return np.add.reduce(self.abs, axis=2)
 
     @cached_property
     def sum(self) -> np.ndarray:
+        if self.fused is not None:
+            return self.fused[..., 0]
         return np.add.reduce(self.x, axis=2)
 
     @cached_property
     def sq_sum(self) -> np.ndarray:
+        if self.fused is not None:
+            return self.fused[..., 2]
         return np.einsum("ijk,ijk->ij", self.x, self.x)
 
     @cached_property
@@ -105,10 +120,14 @@ class WindowStats:
 
     @cached_property
     def abs_diff_sum(self) -> np.ndarray:
+        if self.fused is not None:
+            return self.fused[..., 3]
         return np.add.reduce(self.abs_diff, axis=2)
 
     @cached_property
     def diff_sq_sum(self) -> np.ndarray:
+        if self.fused is not None:
+            return self.fused[..., 4]
         d = self.diff
         return np.einsum("ijk,ijk->ij", d, d)
 
@@ -158,6 +177,14 @@ def as_stats(windows: np.ndarray | WindowStats) -> WindowStats:
     if arr.dtype.kind not in "fiu":
         raise ShapeError(f"windows must be a real numeric array, got dtype {arr.dtype}")
     return WindowStats(arr)
+
+
+def row_count(kind: str, s: WindowStats, thr: float) -> np.ndarray | None:
+    """ZC/SSC/WAMP counts ``(n, C)`` from the compiled kernels, or None without them."""
+    if not _accel.enabled():
+        return None
+    n, c, t = s.x.shape
+    return _accel.row_count(kind, s.x.reshape(n * c, t), thr).reshape(n, c)
 
 
 def count_last(mask: np.ndarray) -> np.ndarray:

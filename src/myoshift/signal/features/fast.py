@@ -98,6 +98,7 @@ _QUANTITIES = {
     "abs": (_q_abs, 0),
     "x": (_q_x, 0),
     "sq": (_q_sq, 0),
+    "sqs": (_q_sq, 0),  # square of the shifted signal (VAR)
     "log": (_q_log, 0),
     "absd": (_q_absd, 1),
     "dsq": (_q_dsq, 1),
@@ -156,7 +157,7 @@ class _Sums:
                 name, par = key
                 func, _ = _QUANTITIES[name]
                 src = xc
-                if name in ("x", "sq"):
+                if name in ("x", "sqs"):
                     if xs is None:
                         xs = xc - shift[:, None]
                     src = xs
@@ -215,7 +216,7 @@ def _needed_keys(
         elif nm == "mean":
             k = [("x", None)]
         elif nm == "var":
-            k = [("x", None), ("sq", None)]
+            k = [("x", None), ("sqs", None)]
         elif nm == "log":
             k = [("log", check_threshold(p.get("offset", 1.0), "log_offset"))]
         elif nm in ("wl", "mfl", "mavfd"):
@@ -238,14 +239,12 @@ def _running(name: str, s: _Sums, p: dict[str, Any]) -> np.ndarray:
         return v / w if name == "mav" else v
     if name in ("rms", "act", "isd"):
         v = s.window_sum("sq")
-        if s.shifts and any(sh.any() for sh in s.shifts):
-            raise AssertionError("sq must be unshifted for rms/act/isd")  # pragma: no cover
         return np.sqrt(v / w) if name == "rms" else (v / w if name == "act" else v)
     if name == "mean":
         return s.window_sum("x") / w + s.window_shift()
     if name == "var":
         m = s.window_sum("x") / w
-        return np.maximum(s.window_sum("sq") / w - m * m, 0.0)
+        return np.maximum(s.window_sum("sqs") / w - m * m, 0.0)
     if name == "log":
         return np.exp(s.window_sum("log", check_threshold(p.get("offset", 1.0), "log")) / w)
     if name in ("wl", "mfl", "mavfd"):
@@ -366,12 +365,6 @@ def features_from_signals(
         shift,
     )
     sums.check_finite()
-    # rms/act/isd need the unshifted square: a second pass over the signals
-    unshifted = None
-    if shift and {"rms", "act", "isd"} & set(running):
-        unshifted = _Sums(
-            sums.signals, sums.starts_list, window, g, [("abs", None), ("sq", None)], False
-        )
     rest = [nm for nm in names if nm not in RUNNING_FEATURES]
     if rest:
         parts = [
@@ -387,9 +380,7 @@ def features_from_signals(
     col = rest_col = 0
     for spec in specs:
         width = len(spec.output_labels(routed[spec.name])) * c
-        if spec.name in ("rms", "act", "isd") and unshifted is not None:
-            out[:, col : col + width] = _running(spec.name, unshifted, routed[spec.name])
-        elif spec.name in RUNNING_FEATURES:
+        if spec.name in RUNNING_FEATURES:
             out[:, col : col + width] = _running(spec.name, sums, routed[spec.name])
         else:
             out[:, col : col + width] = rest_x[:, rest_col : rest_col + width]

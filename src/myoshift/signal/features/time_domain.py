@@ -20,6 +20,7 @@ from myoshift.signal.features._stats import (
     as_stats,
     count_last,
     flat_pairs,
+    row_count,
     safe_divide,
 )
 from myoshift.signal.features.registry import register_feature
@@ -222,7 +223,9 @@ def wamp(windows: Input, threshold: float = 2e-3) -> np.ndarray:
     the units of your signal.
     """
     thr = check_threshold(threshold, "wamp_threshold")
-    return count_last(as_stats(windows).abs_diff > thr)
+    s = as_stats(windows)
+    fast = row_count("wamp", s, thr)
+    return fast if fast is not None else count_last(s.abs_diff > thr)
 
 
 @register_feature(
@@ -239,6 +242,9 @@ def zc(windows: Input, threshold: float = 0.0) -> np.ndarray:
     """
     thr = check_threshold(threshold, "zc_threshold")
     s = as_stats(windows)
+    fast = row_count("zc", s, thr)
+    if fast is not None:
+        return fast
     mask = (flat_pairs(s.x, np.multiply) < 0)[..., :-1]
     if thr > 0:
         mask &= s.abs_diff >= thr
@@ -259,7 +265,11 @@ def ssc(windows: Input, threshold: float = 0.0) -> np.ndarray:
     positive ``ssc_threshold`` to ignore noise and flats.
     """
     thr = check_threshold(threshold, "ssc_threshold")
-    prod = flat_pairs(as_stats(windows).diff_full, np.multiply)
+    s = as_stats(windows)
+    fast = row_count("ssc", s, thr)
+    if fast is not None:
+        return fast
+    prod = flat_pairs(s.diff_full, np.multiply)
     return count_last((prod <= -thr)[..., :-2])
 
 

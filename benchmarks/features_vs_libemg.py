@@ -16,9 +16,10 @@ read with pandas, cut into 200-sample windows every 100 samples (200 ms / 100 ms
 of (a) Hudgins TD on the materialised array, (b) the same features straight from the
 recordings (running sums, `features_from_signal`), (c) every feature both libraries
 share, next to one read pass ``W.sum(axis=2)`` (the physical limit on a materialised
-array). Times are the best of ``--repeats`` runs. LibEMG's per-window-loop features
-(SAMPEN, LS, MDF) are timed on ``--subset`` windows and reported as rates; the full-set
-LibEMG time is the sum of per-feature rates times the number of windows.
+array). When numba is installed (optional, see ``myoshift.signal.features._accel``), (a)
+is also timed with NumPy only. Times are the best of ``--repeats`` runs. LibEMG's
+per-window-loop features (SAMPEN, LS, MDF) are timed on ``--subset`` windows and reported
+as rates; the full-set LibEMG time is the sum of per-feature times scaled to all windows.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from myoshift.signal.features import extract_features, features_from_signals
+from myoshift.signal.features import _accel, extract_features, features_from_signals
 
 log = logging.getLogger("features_vs_libemg")
 
@@ -134,6 +135,11 @@ def main() -> None:
     np.testing.assert_allclose(ours, ref, rtol=1e-9)
     t_ours = best(lambda: extract_features(W, "hudgins-td"), args.repeats)
     rows = [("(a) Hudgins TD, window array", lib["htd"], t_ours)]
+    if _accel.enabled():  # the same without the optional numba kernels
+        _accel.ENABLED = False
+        t_np = best(lambda: extract_features(W, "hudgins-td"), args.repeats)
+        _accel.ENABLED = True
+        rows.append(("(a') same, NumPy only (no numba)", lib["htd"], t_np))
 
     # (b) the same straight from the recordings (running sums)
     def fast() -> np.ndarray:

@@ -15,6 +15,7 @@ from myoshift.signal.features import (
     extract_features,
     features_from_recordings,
     features_from_signal,
+    features_from_signals,
     list_features,
 )
 from myoshift.signal.filters import (
@@ -49,6 +50,7 @@ __all__ = [
     "extract_features",
     "features_from_recordings",
     "features_from_signal",
+    "features_from_signals",
     "list_features",
     "Windows",
     "make_windows",

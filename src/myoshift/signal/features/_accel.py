@@ -100,6 +100,117 @@ if AVAILABLE:  # pragma: no branch
             out[r] = c
         return out
 
+    @numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+    def _block_float(
+        kind: int, x: Any, g: int, shift: Any, out: Any, last: Any, b0: int
+    ) -> None:  # pragma: no cover - compiled
+        """Block sums of one float quantity of ``x`` (C, nb * g + 2), zero-padded.
+
+        kind: 0 |x|, 1 x - shift, 2 x^2, 3 (x - shift)^2, 4 |dx|, 5 dx^2. For the pair
+        quantities (4, 5) ``last`` receives each block's last term.
+        """
+        c_n, n_pad = x.shape
+        nb = (n_pad - 2) // g
+        for c in range(c_n):
+            sh = shift[c]
+            for b in range(nb):
+                t0 = b * g
+                acc = 0.0
+                if kind == 0:
+                    for t in range(t0, t0 + g):
+                        acc += abs(x[c, t])
+                elif kind == 1:
+                    for t in range(t0, t0 + g):
+                        acc += x[c, t] - sh
+                elif kind == 2:
+                    for t in range(t0, t0 + g):
+                        acc += x[c, t] * x[c, t]
+                elif kind == 3:
+                    for t in range(t0, t0 + g):
+                        v = x[c, t] - sh
+                        acc += v * v
+                elif kind == 4:
+                    for t in range(t0, t0 + g):
+                        acc += abs(x[c, t + 1] - x[c, t])
+                    last[c, b0 + b] = abs(x[c, t0 + g] - x[c, t0 + g - 1])
+                else:
+                    for t in range(t0, t0 + g):
+                        d = x[c, t + 1] - x[c, t]
+                        acc += d * d
+                    d = x[c, t0 + g] - x[c, t0 + g - 1]
+                    last[c, b0 + b] = d * d
+                out[c, b0 + b] = acc
+
+    @numba.njit(cache=True, nogil=True)
+    def _block_count(
+        kind: int, x: Any, g: int, thr: float, out: Any, last: Any, b0: int
+    ) -> None:  # pragma: no cover - compiled
+        """Block counts of ``x`` (C, nb * g + 2), zero-padded: 0 ZC, 1 SSC, 2 WAMP.
+
+        ``last`` receives the count of each block's last term (ZC, WAMP) or last two
+        terms (SSC) when ``g`` is large enough to hold them.
+        """
+        c_n, n_pad = x.shape
+        nb = (n_pad - 2) // g
+        for c in range(c_n):
+            for b in range(nb):
+                t0 = b * g
+                k = 0
+                if kind == 0:
+                    for t in range(t0, t0 + g):
+                        k += (x[c, t] * x[c, t + 1] < 0) & (abs(x[c, t + 1] - x[c, t]) >= thr)
+                    t = t0 + g - 1
+                    lk = (x[c, t] * x[c, t + 1] < 0) & (abs(x[c, t + 1] - x[c, t]) >= thr)
+                elif kind == 1:
+                    for t in range(t0, t0 + g):
+                        k += (x[c, t + 1] - x[c, t]) * (x[c, t + 2] - x[c, t + 1]) <= -thr
+                    lk = 0
+                    for t in range(max(t0, t0 + g - 2), t0 + g):
+                        lk += (x[c, t + 1] - x[c, t]) * (x[c, t + 2] - x[c, t + 1]) <= -thr
+                else:
+                    for t in range(t0, t0 + g):
+                        k += abs(x[c, t + 1] - x[c, t]) > thr
+                    t = t0 + g - 1
+                    lk = abs(x[c, t + 1] - x[c, t]) > thr
+                out[c, b0 + b] = k
+                last[c, b0 + b] = lk
+
+
+#: Running-sum quantities with a compiled block kernel: name -> (float?, kind).
+BLOCK_KINDS = {
+    "abs": (True, 0),
+    "x": (True, 1),
+    "sq": (True, 2),
+    "sqs": (True, 3),
+    "absd": (True, 4),
+    "dsq": (True, 5),
+    "zc": (False, 0),
+    "ssc": (False, 1),
+    "wamp": (False, 2),
+}
+
+
+def block_sums(
+    name: str,
+    xt: np.ndarray,
+    g: int,
+    param: float | None,
+    shift: np.ndarray,
+    out: np.ndarray,
+    last: np.ndarray,
+    b0: int,
+) -> None:
+    """Block sums of quantity ``name`` of the zero-padded channel-first signal ``xt``.
+
+    ``xt`` is ``(C, nb * g + 2)``; ``out[:, b0 : b0 + nb]`` receives the block sums and
+    ``last`` the terms a window ending at each block's end drops (see ``fast._Sums``).
+    """
+    is_float, kind = BLOCK_KINDS[name]
+    if is_float:
+        _block_float(kind, xt, int(g), shift, out, last, int(b0))
+    else:
+        _block_count(kind, xt, int(g), float(param or 0.0), out, last, int(b0))
+
 
 def row_sums(x: np.ndarray) -> np.ndarray:
     """``(rows, 5)``: sum, sum|x|, sum x^2, sum|dx|, sum dx^2 of each row of ``x``."""

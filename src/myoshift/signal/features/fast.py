@@ -21,6 +21,7 @@ import pandas as pd
 
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.recording import UNLABELLED, Recording
+from myoshift.signal.features import _accel
 from myoshift.signal.features.extract import column_names, extract_features
 from myoshift.signal.features.frequency import check_fs
 from myoshift.signal.features.registry import FEATURES, resolve_features, split_params
@@ -137,11 +138,27 @@ class _Sums:
         #: per-signal, per-channel shift removed from "x"/"sq" (less cancellation in VAR)
         self.shifts = [x.mean(axis=0) if shift else np.zeros(self.c) for x in signals]  # (C,) each
         nb = int(sum(padded)) // g
+        if _accel.enabled() and all(name in _accel.BLOCK_KINDS for name, _ in keys):
+            self._compiled(keys, nb, padded)
+            return
         self.blocks = {key: np.empty((self.c, nb)) for key in keys}
         #: per block, the sum of its last k terms (the terms a window ending there drops)
         self.last = {key: np.empty((self.c, nb)) for key in keys if 0 < _QUANTITIES[key[0]][1] <= g}
         for x, o, pl, sh in zip(signals, self.offsets, padded, self.shifts):
             self._walk(x, int(o), pl, sh)
+
+    def _compiled(self, keys: list[tuple[str, float | None]], nb: int, padded: list[int]) -> None:
+        """Block sums with the optional compiled kernels, one simple loop per quantity."""
+        self.blocks = {key: np.empty((self.c, nb)) for key in keys}
+        self.last = {key: np.zeros((self.c, nb)) for key in keys}
+        for x, o, pl, sh in zip(self.signals, self.offsets, padded, self.shifts):
+            xt = np.zeros((self.c, pl + 2))
+            xt[:, : x.shape[0]] = x.T
+            b0 = int(o) // self.g
+            for key in keys:
+                _accel.block_sums(
+                    key[0], xt, self.g, key[1], sh, self.blocks[key], self.last[key], b0
+                )
 
     def _walk(self, x: np.ndarray, off: int, padded: int, shift: np.ndarray) -> None:
         g, c, n = self.g, self.c, x.shape[0]

@@ -66,6 +66,8 @@ def test_small_run_writes_outputs(capsys: pytest.CaptureFixture[str], tmp_path: 
         "--out",
         str(tmp_path),
         "--json",
+        "--n-jobs",
+        "1",
     ]
     rc = main(args)
     out = capsys.readouterr().out

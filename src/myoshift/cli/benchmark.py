@@ -23,7 +23,7 @@ DEFAULT_DATASET = "synthetic"
 DEFAULT_PROTOCOL = "loso"
 #: lighter recipe of the default deep method for the no-argument run (it must finish in
 #: a few minutes on a 2-core laptop); ``--methods lda-td,tcn`` runs the full recipe
-QUICK_DEEP = {"step_ms": 100, "epochs": 6, "patience": None}
+QUICK_DEEP = {"step_ms": 200, "epochs": 5, "patience": None}
 
 
 def _int_list(text: str, what: str) -> list[int]:
@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
 
         from myoshift.evaluation.report import print_table
 
-        print_table(result, Console())
+        print_table(result, Console(width=None if sys.stdout.isatty() else 120))
         if not args.methods:
             print(
                 f"note: {methods[1]} ran a quick recipe {QUICK_DEEP}; "
@@ -169,7 +169,12 @@ def register(subparsers: Any) -> None:
         "--out", default=None, help="output folder (default myoshift-results/DATASET-PROTOCOL)"
     )
     p.add_argument("--json", action="store_true", help="print summary.json instead of a table")
-    p.add_argument("--n-jobs", type=int, default=1, help="folds in parallel (-1: all cores)")
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="folds in parallel processes (default -1: one per core, fewer if memory is short)",
+    )
     p.add_argument("--subjects", nargs="+", default=None, help="subjects to load (e.g. 1 2 3)")
     p.add_argument("--vote", type=int, default=5, help="windows per majority vote (default 5)")
     p.add_argument(

@@ -23,8 +23,23 @@ def _vote_metric(summary: pd.DataFrame) -> list[str]:
     return sorted(m for m in summary["metric"].unique() if m.startswith("accuracy_vote"))
 
 
-def main_table(result: BenchmarkResult) -> pd.DataFrame:
-    """One row per method × calibration × condition with ``mean ± std`` of main metrics."""
+#: short column names of the printed table
+SHORT = {
+    "calibration": "cal",
+    "accuracy": "acc %",
+    "balanced_accuracy": "bal.acc %",
+    "f1_macro": "F1 %",
+    "wall_s": "s/run",
+    "peak_rss_mb": "peak MB",
+}
+
+
+def main_table(result: BenchmarkResult, short: bool = False) -> pd.DataFrame:
+    """One row per method × calibration × condition with ``mean ± std`` of main metrics.
+
+    Accuracies are percentages (mean ± std over folds); ``n`` is the number of folds,
+    ``wall_s`` the mean seconds per run and ``peak_rss_mb`` the mean peak memory.
+    """
     s = result.summary
     if s.empty:
         return pd.DataFrame()
@@ -37,7 +52,8 @@ def main_table(result: BenchmarkResult) -> pd.DataFrame:
             if r["metric"] in ("wall_s", "peak_rss_mb"):
                 row[r["metric"]] = f"{r['mean']:.1f}"
             else:
-                row[r["metric"]] = f"{100 * r['mean']:.1f} ± {100 * r['std']:.1f}"
+                sep = "±" if short else " ± "
+                row[r["metric"]] = f"{100 * r['mean']:.1f}{sep}{100 * r['std']:.1f}"
             row["n"] = int(r["n"])
         rows.append(row)
     cols = ["method", "calibration", "condition", *metrics, "n", "wall_s", "peak_rss_mb"]
@@ -45,6 +61,14 @@ def main_table(result: BenchmarkResult) -> pd.DataFrame:
     df = df[[c for c in cols if c in df.columns]]
     if "condition" in df and (df["condition"] == "").all():
         df = df.drop(columns="condition")
+    if short:
+        df = df.rename(
+            columns=lambda c: (
+                SHORT.get(c, c.replace("accuracy_vote", "vote") + " %")
+                if c.startswith("accuracy_vote")
+                else SHORT.get(c, c)
+            )
+        )
     return df
 
 
@@ -54,7 +78,7 @@ def print_table(result: BenchmarkResult, console: Any = None) -> None:
     from rich.table import Table
 
     console = console or Console()
-    df = main_table(result)
+    df = main_table(result, short=True)
     meta = result.meta
     title = (
         f"{meta.get('dataset')} · {meta.get('protocol')} · {meta.get('n_folds')} folds "

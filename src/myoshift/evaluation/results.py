@@ -40,7 +40,15 @@ RESULT_COLUMNS = [
 ]
 EXTRA_COLUMNS = ["gap", "train_domain", "test_domain", "error"]
 #: resource figures stored as metrics of each run
-RESOURCE_METRICS = ("wall_s", "fit_s", "peak_rss_mb", "peak_traced_mb", "n_train", "n_test")
+RESOURCE_METRICS = (
+    "wall_s",
+    "fit_s",
+    "cpu_s",
+    "peak_rss_mb",
+    "peak_traced_mb",
+    "n_train",
+    "n_test",
+)
 
 
 def config_hash(config: Any) -> str:

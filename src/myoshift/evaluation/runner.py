@@ -152,6 +152,16 @@ def _fit(est: Any, w: Windows) -> None:
         est.fit(w.X, w.y)
 
 
+def _limit_threads(est: Any, threads: int | None) -> None:
+    if threads is None or not hasattr(est, "get_params"):
+        return
+    try:
+        if "threads" in est.get_params(deep=False):
+            est.set_params(threads=threads)
+    except (TypeError, ValueError) as exc:
+        log.debug("could not limit threads of %s: %s", type(est).__name__, exc)
+
+
 class _FitFailed(Exception):
     """The shared fit of a task failed; every budget of the task reports it."""
 
@@ -188,23 +198,28 @@ def run_task(
     store_root: str | None,
     vote: int | None = 5,
     trace_memory: bool = True,
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Fit ``method`` once on the folds' shared training set, then run every budget.
 
     ``folds`` are the folds of one name with different calibration budgets (budget 0
-    first). Each record is written to the store as soon as it exists.
+    first). Each record is written to the store as soon as it exists. ``threads`` caps
+    the estimator's own thread count (its ``threads`` parameter, if it has one) when
+    several folds share the machine.
     """
     store = ResultStore(store_root) if store_root else None
     records: list[dict[str, Any]] = []
     if trace_memory:
         tracemalloc.start()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     fitted: Any = None
     fit_error: str | None = None
     n_train = 0
     try:
         fs = float(folds[0].train[0].fs)
         est = method.build(fs, seed)
+        _limit_threads(est, threads)
         wtr = make_windows(folds[0].train, method.window_ms, method.step_ms)
         n_train = len(wtr)
         _fit(est, wtr)
@@ -214,8 +229,10 @@ def run_task(
         fit_error = _error_text(exc)
         log.warning("%s on fold %s failed while fitting: %s", method.name, folds[0].name, fit_error)
     fit_s = time.perf_counter() - t0
+    fit_cpu = time.process_time() - c0
     for fold, key in zip(folds, keys):
         t1 = time.perf_counter()
+        c1 = time.process_time()
         if trace_memory:
             tracemalloc.reset_peak()
         record: dict[str, Any] = {"info": dict(fold.info), "method_params": method.params}
@@ -245,6 +262,7 @@ def run_task(
         record["resources"] = {
             "wall_s": fit_s + run_s,
             "fit_s": fit_s,
+            "cpu_s": fit_cpu + time.process_time() - c1,
             "peak_rss_mb": _peak_rss_mb(),
             "peak_traced_mb": traced,
             "n_train": n_train,
@@ -407,7 +425,7 @@ def run_benchmark(
             with parallel_config(backend="loky", inner_max_num_threads=threads):
                 parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
                 results_iter = parallel(
-                    delayed(run_task)(m, fs, s, ks, store_root, vote, trace_memory)
+                    delayed(run_task)(m, fs, s, ks, store_root, vote, trace_memory, threads)
                     for m, fs, s, ks in tasks
                 )
         for recs in progress(results_iter, f"benchmark {proto.label}", show_progress, len(tasks)):

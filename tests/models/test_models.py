@@ -192,6 +192,12 @@ def test_tcn_is_mcu_sized_and_group_norm_option() -> None:
     with pytest.raises(ConfigError, match="norm"):
         build_model("tcn", 8, 52, 7, norm="layer")
     assert build_model("tcn", 8, 200, 7).config()["pool"] == 2
+    amp = build_model("tcn", 8, 52, 7, amplitude_features=True).eval()
+    assert amp.embed_dim == 2 * 32 + 2 * 8
+    with torch.no_grad():
+        assert amp.embed(torch.randn(2, 8, 52)).shape == (2, amp.embed_dim)
+    with pytest.raises(ConfigError, match="at least 2 samples"):
+        build_model("tcn", 8, 1, 7, amplitude_features=True)
 
 
 def test_multiscale_kernels_shrink_for_short_windows() -> None:

@@ -2,11 +2,11 @@
 
 NumPy needs one pass over the windows per elementary operation (``|x|``, a difference, a
 product, a comparison, a sum, ...), about ten passes for Hudgins TD. When numba is
-installed these kernels compute the sums and counts in one pass each over a window array (used by
-`extract_features` through `WindowStats`), with the same
-definitions and the same numbers (to float rounding); without numba, or with the
-environment variable ``MYOSHIFT_NO_NUMBA=1``, the NumPy code is used. numba is not a
-dependency of myoshift.
+installed these kernels compute the sums and counts in one pass each: over a window
+array (used by `extract_features` through `WindowStats`) and into block sums of a
+continuous signal (the running-sum path in ``fast``), with the same definitions and the
+same numbers (to float rounding). Without numba, or with the environment variable
+``MYOSHIFT_NO_NUMBA=1``, the NumPy code is used. numba is not a dependency of myoshift.
 """
 
 from __future__ import annotations

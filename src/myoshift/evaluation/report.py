@@ -142,8 +142,12 @@ def write_report(result: BenchmarkResult, out: Path) -> Path:
     sd = summary_dict(result)
     wil = pd.DataFrame(sd["wilcoxon"])
     fails = pd.DataFrame(sd["failures"])
-    head = ", ".join(
-        f"{k}: {html.escape(str(meta.get(k)))}"
+
+    def _fmt(v: Any) -> str:
+        return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+    head = "; ".join(
+        f"{k}: {html.escape(_fmt(meta.get(k)))}"
         for k in ("dataset", "protocol", "methods", "calibration", "seeds", "n_folds")
     )
     parts = [

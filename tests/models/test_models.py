@@ -266,6 +266,16 @@ def test_mobilenetv2_grid_placement() -> None:
     assert img[0, 0].tolist() == [[1, 2, 3], [4, 0, 5], [6, 7, 8]]
     with torch.no_grad():
         assert model.eval()(x).shape == (1, 2)
+    x = torch.randn(2, 8, 52)
+    rms = build_model("mobilenetv2", 8, 52, 7)  # default: log-RMS frames of 8 samples
+    assert rms.planes(x).shape == (2, 8, 7)
+    torch.testing.assert_close(
+        rms.planes(x)[:, :, 0], 0.5 * torch.log(x[:, :, :8].pow(2).mean(-1) + 1e-4)
+    )
+    raw = build_model("mobilenetv2", 8, 52, 7, representation="raw")
+    assert raw.planes(x).shape == (2, 8, 52)
+    with pytest.raises(ConfigError, match="representation"):
+        build_model("mobilenetv2", 8, 52, 7, representation="cwt")
     ring = build_model("mobilenetv2", 8, 52, 7).eval()
     assert ring.config()["grid"] == [1, 8]
     with torch.no_grad():

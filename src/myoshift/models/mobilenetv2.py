@@ -68,11 +68,19 @@ class InvertedResidual(nn.Module):
 class MobileNetV2(EMGModel):
     """MobileNetV2 (Sandler et al. 2018) on electrode-grid images, width multiplier ``width``.
 
-    Image layout (the "time as input channels" choice): the window ``(batch, C, T)`` is
-    scattered onto the electrode grid ``grid=(rows, cols)`` as ``(batch, T, rows, cols)``
-    — every sample is one input plane, the spatial axes are the electrode array — so
-    the first 3 x 3 convolution mixes neighbouring electrodes over the whole window, as
-    in the instantaneous/short-window HD-sEMG image CNNs and the EffiE edge models.
+    Image layout (time frames as input channels): the window ``(batch, C, T)`` becomes
+    ``(batch, P, rows, cols)`` on the electrode grid ``grid=(rows, cols)``; each of the
+    ``P`` input planes is one time frame, the spatial axes are the electrode array, so
+    the first 3 x 3 convolution mixes neighbouring electrodes over the whole window.
+    With ``representation="rms"`` (default) the planes are log-RMS amplitude maps of
+    consecutive frames of ``frame`` samples (``P = ceil(T / frame)``), the HD-sEMG
+    "RMS image" of the image-based CNNs and EffiE edge models; with
+    ``representation="raw"`` every sample is one plane (``P = T``), which proved much
+    weaker on Myo windows (a linear mix of zero-mean EMG samples carries little
+    amplitude information).
+
+    The input first goes through a per-electrode ``BatchNorm1d`` (the ReLU6 activations
+    saturate on raw amplitudes; batch norm also lets AdaBN re-estimate it on a new user).
 
     ``channel_map`` (optional, length ``rows * cols``, row-major) gives the EMG channel
     at each grid cell, ``-1`` for an empty cell (zeros); without it channel ``i`` sits
@@ -118,6 +126,8 @@ class MobileNetV2(EMGModel):
         channel_map: list[int] | tuple[int, ...] | None = None,
         width: float = 0.5,
         dropout: float = 0.2,
+        representation: str = "rms",
+        frame: int = 8,
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -152,8 +162,25 @@ class MobileNetV2(EMGModel):
             raise ConfigError(f"mobilenetv2: width must be > 0, got {width!r}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"mobilenetv2: dropout must be in [0, 1), got {dropout!r}")
-        self.hparams = {"grid": g, "channel_map": cmap, "width": float(width), "dropout": dropout}
+        if representation not in ("rms", "raw"):
+            raise ConfigError(
+                f"mobilenetv2: representation must be 'rms' or 'raw', got {representation!r}"
+            )
+        if not isinstance(frame, int) or frame < 1:
+            raise ConfigError(f"mobilenetv2: frame must be a positive int, got {frame!r}")
+        frame = min(frame, n_samples)
+        n_planes = -(-n_samples // frame) if representation == "rms" else n_samples
+        self.hparams = {
+            "grid": g,
+            "channel_map": cmap,
+            "width": float(width),
+            "dropout": float(dropout),
+            "representation": representation,
+            "frame": frame,
+        }
         self.grid = (g[0], g[1])
+        # per-electrode input normalisation (ReLU6 saturates on raw amplitudes; AdaBN-able)
+        self.input_norm = nn.BatchNorm1d(n_channels)
         index = torch.tensor(cmap if cmap is not None else list(range(cells)), dtype=torch.long)
         # gather index into the input padded with one zero channel (index n_channels)
         self.register_buffer(
@@ -162,7 +189,8 @@ class MobileNetV2(EMGModel):
         cin = _divisible(32 * width)
         rows, cols = g
         stride = (_stride(rows, 2), _stride(cols, 2))
-        layers: list[nn.Module] = [_conv_bn(n_samples, cin, 3, stride)]
+        self.representation, self.frame = representation, frame
+        layers: list[nn.Module] = [_conv_bn(n_planes, cin, 3, stride)]
         rows, cols = -(-rows // stride[0]), -(-cols // stride[1])
         for t, c, n, s in _SETTINGS:
             cout = _divisible(c * width)
@@ -178,12 +206,20 @@ class MobileNetV2(EMGModel):
         self.embed_dim = last
         self.head = nn.Linear(self.embed_dim, n_outputs)
 
+    def planes(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, C, T)`` -> ``(batch, C, P)``: log-RMS frames, or ``x`` itself (raw)."""
+        if self.representation == "raw":
+            return x
+        power = nn.functional.avg_pool1d(x * x, self.frame, ceil_mode=True)
+        return 0.5 * torch.log(power + 1e-4)
+
     def to_image(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, C, T)`` -> ``(batch, T, rows, cols)`` with empty cells zero."""
+        """``(batch, C, P)`` -> ``(batch, P, rows, cols)`` with empty cells zero."""
         padded = torch.cat([x, x.new_zeros(x.shape[0], 1, x.shape[2])], dim=1)
         img = padded.index_select(1, self.cell_index)  # (batch, rows*cols, T)
         return img.transpose(1, 2).reshape(x.shape[0], x.shape[2], *self.grid)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
-        return self.dropout(self.features(self.to_image(x)))
+        img = self.to_image(self.planes(self.input_norm(x)))
+        return self.dropout(self.features(img))

@@ -267,10 +267,10 @@ def test_mobilenetv2_grid_placement() -> None:
     with torch.no_grad():
         assert model.eval()(x).shape == (1, 2)
     x = torch.randn(2, 8, 52)
-    rms = build_model("mobilenetv2", 8, 52, 7)  # default: log-RMS frames of 8 samples
-    assert rms.planes(x).shape == (2, 8, 7)
+    rms = build_model("mobilenetv2", 8, 52, 7)  # default: log-RMS frames of 4 samples
+    assert rms.planes(x).shape == (2, 8, 13)
     torch.testing.assert_close(
-        rms.planes(x)[:, :, 0], 0.5 * torch.log(x[:, :, :8].pow(2).mean(-1) + 1e-4)
+        rms.planes(x)[:, :, 0], 0.5 * torch.log(x[:, :, :4].pow(2).mean(-1) + 1e-4)
     )
     raw = build_model("mobilenetv2", 8, 52, 7, representation="raw")
     assert raw.planes(x).shape == (2, 8, 52)

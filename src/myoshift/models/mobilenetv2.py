@@ -127,7 +127,7 @@ class MobileNetV2(EMGModel):
         width: float = 0.5,
         dropout: float = 0.2,
         representation: str = "rms",
-        frame: int = 8,
+        frame: int = 4,
         **unknown: Any,
     ) -> None:
         if unknown:

@@ -203,6 +203,7 @@ def test_electrode_shift_conditions_and_augmentation() -> None:
     assert list(conds) == ["shift=-1", "shift=+0", "shift=+1"]
     np.testing.assert_array_equal(conds["shift=+1"][0].emg[:, 1], noaug.test[0].emg[:, 0])
     np.testing.assert_array_equal(conds["shift=+0"][0].emg, noaug.test[0].emg)
+    assert [c for c, _ in aug.conditions()] == ["shift=-1/aug", "shift=+0/aug", "shift=+1/aug"]
     plain = make_set(subjects=(1,), layout=Layout.plain(4))
     with pytest.raises(ConfigError, match="ring or grid"):
         shift_recording(plain[0], 1)

@@ -117,7 +117,19 @@ def test_electrode_shift_conditions_in_results(tmp_path: Path) -> None:
     rs = make_set(subjects=(1,), reps=3)
     res = run_benchmark(rs, "electrode-shift", [CENTROID], out_dir=tmp_path)
     acc = res.results[res.results["metric"] == "accuracy"]
-    assert set(acc["condition"]) == {"shift=-1", "shift=+0", "shift=+1"}
+    assert set(acc["condition"]) == {
+        "shift=-1",
+        "shift=+0",
+        "shift=+1",
+        "shift=-1/aug",
+        "shift=+0/aug",
+        "shift=+1/aug",
+    }
+    assert set(acc[acc["fold"] == "1:aug"]["condition"]) == {
+        "shift=-1/aug",
+        "shift=+0/aug",
+        "shift=+1/aug",
+    }
     assert set(acc["fold"]) == {"1:aug", "1:noaug"}
     noaug = acc[acc["fold"] == "1:noaug"].set_index("condition")["value"]
     assert noaug["shift=+0"] > noaug["shift=+1"]

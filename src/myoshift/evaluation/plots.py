@@ -105,20 +105,24 @@ def condition_bars(results: pd.DataFrame, path: Path, metric: str = "accuracy") 
     if "condition" not in df or (df["condition"].fillna("") == "").all():
         return None
     df = df[df["condition"].fillna("") != ""].copy()
-    df["series"] = df["method"] + np.where(
-        df["fold"].str.endswith(":aug"),
-        " (aug)",
-        np.where(df["fold"].str.endswith(":noaug"), "", ""),
-    )
-    conds = sorted(
-        df["condition"].unique(), key=lambda c: float(c.split("=")[-1]) if "=" in c else 0
-    )
+    parts = df["condition"].str.split("/", n=1, expand=True)
+    df["cond"] = parts[0]
+    tag = parts[1].fillna("") if parts.shape[1] > 1 else ""
+    df["series"] = df["method"] + np.where(tag != "", " (" + tag + ")", "")
+
+    def _num(c: str) -> float:
+        try:
+            return float(c.split("=")[-1])
+        except ValueError:
+            return 0.0
+
+    conds = sorted(df["cond"].unique(), key=_num)
     series = sorted(df["series"].unique())
     fig, ax = plt.subplots(figsize=(max(5, len(conds) * 1.2), 3.5))
     width = 0.8 / len(series)
     x = np.arange(len(conds))
     for i, s in enumerate(series):
-        vals = df[df["series"] == s].groupby("condition")["value"].mean().reindex(conds)
+        vals = df[df["series"] == s].groupby("cond")["value"].mean().reindex(conds)
         ax.bar(x + i * width, vals.to_numpy(), width, label=s)
     ax.set_xticks(x + width * (len(series) - 1) / 2)
     ax.set_xticklabels(conds)
@@ -169,7 +173,7 @@ def summed_confusions(
         if r.get("status") != "ok":
             continue
         conds = r.get("conditions", {})
-        cm = conds.get("") or conds.get("shift=+0")
+        cm = conds.get("") or conds.get("shift=+0")  # the unshifted test of noaug folds
         if cm is None:
             continue
         key = (r["key"]["method"], int(r["key"]["calibration"]))

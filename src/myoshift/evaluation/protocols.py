@@ -95,13 +95,15 @@ class Fold:
     info: dict[str, Any] = field(default_factory=dict)
 
     def conditions(self) -> Iterator[tuple[str, RecordingSet]]:
-        """Test sets to evaluate: ``("", test)``, or one per electrode shift."""
+        """Test sets to evaluate: ``("", test)``, or one per electrode shift
+        (``"shift=+1"``; ``"shift=+1/aug"`` when training used shift augmentation)."""
         shifts = self.info.get("test_shifts")
         if not shifts:
             yield "", self.test
             return
+        suffix = "/aug" if self.info.get("augment") else ""
         for s in shifts:
-            yield f"shift={int(s):+d}", shift_set(self.test, int(s))
+            yield f"shift={int(s):+d}{suffix}", shift_set(self.test, int(s))
 
 
 @dataclass
@@ -647,7 +649,8 @@ class ElectrodeShift(Protocol):
 
     Built on the within-session split; every fold is run twice, without (``noaug``) and
     with (``aug``) shift augmentation in training (the training recordings plus copies
-    shifted by every non-zero shift in -k..k). Results carry a ``shift=+1`` condition.
+    shifted by every non-zero shift in -k..k). Results carry a ``shift=+1`` (or
+    ``shift=+1/aug``) condition.
     """
 
     name = "electrode-shift"

@@ -44,17 +44,20 @@ def main_table(result: BenchmarkResult, short: bool = False) -> pd.DataFrame:
     if s.empty:
         return pd.DataFrame()
     metrics = [*MAIN_METRICS, *_vote_metric(s)]
-    s = s[s["metric"].isin([*metrics, "wall_s", "peak_rss_mb"])]
+    res = s[s["metric"].isin(["wall_s", "peak_rss_mb"])]
+    resources = {
+        (r["method"], r["calibration"], r["metric"]): f"{r['mean']:.1f}" for _, r in res.iterrows()
+    }
+    s = s[s["metric"].isin(metrics)]
     rows = []
     for (m, cal, cond), g in s.groupby(["method", "calibration", "condition"], sort=True):
         row: dict[str, Any] = {"method": m, "calibration": cal, "condition": cond}
         for _, r in g.iterrows():
-            if r["metric"] in ("wall_s", "peak_rss_mb"):
-                row[r["metric"]] = f"{r['mean']:.1f}"
-            else:
-                sep = "±" if short else " ± "
-                row[r["metric"]] = f"{100 * r['mean']:.1f}{sep}{100 * r['std']:.1f}"
+            sep = "±" if short else " ± "
+            row[r["metric"]] = f"{100 * r['mean']:.1f}{sep}{100 * r['std']:.1f}"
             row["n"] = int(r["n"])
+        for key in ("wall_s", "peak_rss_mb"):
+            row[key] = resources.get((m, cal, key), "")
         rows.append(row)
     cols = ["method", "calibration", "condition", *metrics, "n", "wall_s", "peak_rss_mb"]
     df = pd.DataFrame(rows)

@@ -161,3 +161,15 @@ def test_bad_arguments() -> None:
         run_benchmark(rs, "loso", [CENTROID], overrides={"centroid": {"epochs": 1}})
     with pytest.raises(ConfigError, match="unknown protocol"):
         run_benchmark(rs, "nope", [CENTROID])
+
+
+def test_cross_day_gap_in_results_and_plot(tmp_path: Path) -> None:
+    rs = make_set(subjects=(1,), sessions=(1, 2, 3), session_key="day", rep_key="trial", reps=2)
+    res = run_benchmark(rs, "cross-day", [CENTROID], calibration=[0, 1], out_dir=tmp_path)
+    acc = res.results[res.results["metric"] == "accuracy"]
+    assert sorted(set(zip(acc["fold"], acc["gap"]))) == [
+        ("1:1->2", 1),
+        ("1:1->3", 2),
+        ("1:2->3", 1),
+    ]
+    assert (tmp_path / "plots" / "gap.png").exists()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from myoshift.evaluation.stats import per_fold
+from myoshift.evaluation.units import sorted_values
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -82,12 +83,16 @@ def calibration_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy
 
 
 def gap_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path | None:
-    """Accuracy against the gap between training and test day/session."""
+    """Accuracy against the gap between the first training day/session and the test one."""
     if "gap" not in results or results["gap"].isna().all():
         return None
     df = results[(results["metric"] == metric)].dropna(subset=["gap", "value"])
     if df.empty:
         return None
+    if "train_domain" in df and df["train_domain"].nunique() > 1:
+        # day 1 -> day d folds only (d -> d+1 folds all have gap 1)
+        first = sorted_values(df["train_domain"].astype(str).tolist())[0]
+        df = df[df["train_domain"].astype(str) == first]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for (m, cal), sub in df.groupby(["method", "calibration"]):
         g = sub.groupby("gap")["value"].mean()

@@ -111,7 +111,11 @@ def make_plots(result: BenchmarkResult, out: Path) -> list[tuple[str, Path]]:
     for caption, fn, name in (
         ("Accuracy per fold (subject)", plots.per_subject_bars, "per_subject.png"),
         ("Accuracy vs calibration budget", plots.calibration_curve, "calibration.png"),
-        ("Accuracy vs gap between training and test day/session", plots.gap_curve, "gap.png"),
+        (
+            "Accuracy vs gap between the first (training) day/session and the test one",
+            plots.gap_curve,
+            "gap.png",
+        ),
         ("Accuracy per test condition", plots.condition_bars, "conditions.png"),
     ):
         if ok.empty:

@@ -173,3 +173,28 @@ def test_cross_day_gap_in_results_and_plot(tmp_path: Path) -> None:
         ("1:2->3", 1),
     ]
     assert (tmp_path / "plots" / "gap.png").exists()
+
+
+def test_shared_source_set_is_fitted_once() -> None:
+    """`predefined`: every target subject and budget reuses the one source model."""
+    fits: list[int] = []
+
+    def build_counting(fs: float, seed: int):  # type: ignore[no-untyped-def]
+        est = build_centroid(fs, seed)
+        fit = est.fit
+        est.fit = lambda *a, **k: (fits.append(1), fit(*a, **k))[1]  # type: ignore[method-assign]
+        return est
+
+    split = {1: "pretraining", 2: "pretraining", 3: "evaluation", 4: "evaluation"}
+    rs = make_set(
+        subjects=(1, 2, 3, 4),
+        sessions=(1, 2),
+        dataset="synthetic",
+        extra={s: {"split": v} for s, v in split.items()},
+    )
+    res = run_benchmark(
+        rs, "predefined", [Method("counting", build_counting)], calibration=[0, 1], n_jobs=1
+    )
+    assert res.n_failed == 0
+    assert res.meta["n_folds"] == 2 and len(res.records) == 4
+    assert len(fits) == 1

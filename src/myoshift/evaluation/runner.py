@@ -200,10 +200,11 @@ def run_task(
     trace_memory: bool = True,
     threads: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Fit ``method`` once on the folds' shared training set, then run every budget.
+    """Fit ``method`` once on the folds' shared training set, then run every fold.
 
-    ``folds`` are the folds of one name with different calibration budgets (budget 0
-    first). Each record is written to the store as soon as it exists. ``threads`` caps
+    ``folds`` share one training set: the calibration budgets of one fold (budget 0
+    first), or every target of a protocol with a fixed source set (``predefined``).
+    Each record is written to the store as soon as it exists. ``threads`` caps
     the estimator's own thread count (its ``threads`` parameter, if it has one) when
     several folds share the machine.
     """
@@ -365,9 +366,12 @@ def run_benchmark(
         raise ConfigError(f"methods given twice: {names}")
     seed_list = [seeds] if isinstance(seeds, int) else [int(s) for s in seeds]
     folds = proto.split(data, calibration)
-    by_name: dict[str, list[Fold]] = {}
+    # Folds that train on the same recordings (every budget of a fold; every target
+    # subject of `predefined`) share one fitted model: fit once, adapt/evaluate each.
+    by_train: dict[tuple[int, ...], list[Fold]] = {}
     for f in folds:
-        by_name.setdefault(f.name, []).append(f)
+        by_train.setdefault(tuple(map(id, f.train)), []).append(f)
+    n_folds = len({f.name for f in folds})
     dataset = _dataset_name(data)
     data_id = {
         "dataset": dataset,
@@ -390,12 +394,12 @@ def run_benchmark(
                 "vote": vote,
             }
         )
-        for fname, group in by_name.items():
+        for group in by_train.values():
             for seed in seed_list:
                 todo_f, todo_k = [], []
                 for f in group:
                     key = RunKey(
-                        dataset, proto.label, m.name, fname, seed, f.info["calibration"], chash
+                        dataset, proto.label, m.name, f.name, seed, f.info["calibration"], chash
                     )
                     order.append(key)
                     cached = store.get(key) if store is not None else None
@@ -450,7 +454,7 @@ def run_benchmark(
             "methods": names,
             "calibration": sorted({int(f.info["calibration"]) for f in folds}),
             "seeds": seed_list,
-            "n_folds": len(by_name),
+            "n_folds": n_folds,
             "class_names": list(data.class_names),
         },
     )

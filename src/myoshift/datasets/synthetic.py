@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,9 +50,8 @@ from typing import Any
 import numpy as np
 
 from myoshift.datasets.base import Dataset, Unit, register_dataset
-from myoshift.errors import ConfigError, DataNotFoundError
-from myoshift.progress import progress
-from myoshift.recording import REST, Layout, Recording, RecordingSet
+from myoshift.errors import ConfigError
+from myoshift.recording import REST, Layout, Recording
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +154,8 @@ class SyntheticDataset(Dataset):
         n_muscles: int = 10,
         seed: int = 0,
     ) -> None:
-        super().__init__(data_dir, cache_dir, use_cache)
+        # generated data are never cached: `Dataset.load` then parses (= simulates) each unit
+        super().__init__(data_dir, cache_dir, use_cache=False)
         for key, ivalue, ilow in (
             ("n_subjects", n_subjects, 1),
             ("n_sessions", n_sessions, 1),
@@ -224,26 +223,6 @@ class SyntheticDataset(Dataset):
 
     def parse_unit(self, root: Path, unit: Unit) -> list[Recording]:
         return self.generate_subject(int(unit.subject))
-
-    def load(
-        self, subjects: Iterable[Any] | None = None, show_progress: bool = True
-    ) -> RecordingSet:
-        """Generate the recordings of ``subjects`` (default: all), never cached."""
-        units = self.units(self.root)
-        if subjects is not None:
-            wanted = list(subjects)
-            present = {u.subject for u in units}
-            missing = [s for s in wanted if s not in present]
-            if missing:
-                raise DataNotFoundError(
-                    f"dataset 'synthetic': subject(s) {missing} not simulated; "
-                    f"subjects are 1..{self.n_subjects} (n_subjects={self.n_subjects})"
-                )
-            units = [u for u in units if u.subject in wanted]
-        recs: list[Recording] = []
-        for unit in progress(units, "simulating synthetic", enabled=show_progress):
-            recs.extend(self.parse_unit(self.root, unit))
-        return RecordingSet(recs)
 
     # -- generator ------------------------------------------------------------------------
     def _rng(self, *tags: int) -> np.random.Generator:

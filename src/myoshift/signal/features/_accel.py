@@ -175,6 +175,123 @@ if AVAILABLE:  # pragma: no branch
                 out[c, b0 + b] = k
                 last[c, b0 + b] = lk
 
+    @numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+    def _row_htd(x: Any, zc_thr: float, ssc_thr: float) -> Any:  # pragma: no cover - compiled
+        """Hudgins TD sums of each row of ``x`` (rows, T >= 1) in one read: (rows, 4).
+
+        Columns: sum|x|, sum|dx|, ZC count, SSC count. Values are converted to float64
+        before any arithmetic, so float32 rows give the numbers of their float64 copy.
+        """
+        r_n, t_n = x.shape
+        out = np.empty((r_n, 4))
+        for r in range(r_n):
+            a = 0.0
+            ad = 0.0
+            z = 0
+            s = 0
+            for t in range(t_n - 2):
+                v0 = float(x[r, t])
+                v1 = float(x[r, t + 1])
+                d0 = v1 - v0
+                d1 = float(x[r, t + 2]) - v1
+                a += abs(v0)
+                ad += abs(d0)
+                z += (v0 * v1 < 0) & (abs(d0) >= zc_thr)
+                s += d0 * d1 <= -ssc_thr
+            for t in range(max(t_n - 2, 0), t_n - 1):  # the last pair (no triple left)
+                v0 = float(x[r, t])
+                v1 = float(x[r, t + 1])
+                d0 = v1 - v0
+                a += abs(v0)
+                ad += abs(d0)
+                z += (v0 * v1 < 0) & (abs(d0) >= zc_thr)
+            a += abs(float(x[r, t_n - 1]))
+            out[r, 0] = a
+            out[r, 1] = ad
+            out[r, 2] = z
+            out[r, 3] = s
+        return out
+
+    @numba.njit(cache=True, nogil=True)
+    def _block_htd(
+        x: Any, g: int, zc_thr: float, ssc_thr: float, full: Any, inner: Any, b0: int
+    ) -> None:  # pragma: no cover - compiled
+        """Hudgins TD block sums of one signal ``x`` (n, C), time first, in one pass.
+
+        Blocks of ``g`` samples, ``n // g`` of them, written to ``[:, b0 + b, :]`` of
+        ``full`` and ``inner`` (4, n_blocks, C); quantities 0 |x_t|, 1 |x_{t+1} - x_t|,
+        2 ZC indicator of (t, t+1), 3 SSC indicator of (t, t+1, t+2), each term filed
+        under the block of its first sample t. ``full`` sums every term of the block,
+        ``inner`` only those whose samples all lie in the block (all but the last 1 (WL,
+        ZC) or 2 (SSC) terms): a window ending at a block's end uses ``inner`` of that
+        block. Time is the outer loop and channels the inner one (contiguous rows);
+        sums are sequential (no reassociation), terms past the signal's end are 0.
+        """
+        n, c_n = x.shape
+        nb = n // g
+        a_abs = np.zeros(c_n)
+        a_ad = np.zeros(c_n)
+        a_zc = np.zeros(c_n)
+        a_ss = np.zeros(c_n)
+        l_ad = np.zeros(c_n)
+        l_zc = np.zeros(c_n)
+        l_ss = np.zeros(c_n)
+        for b in range(nb):
+            t0 = b * g
+            a_abs[:] = 0.0
+            a_ad[:] = 0.0
+            a_zc[:] = 0.0
+            a_ss[:] = 0.0
+            l_ad[:] = 0.0
+            l_zc[:] = 0.0
+            l_ss[:] = 0.0
+            stop = max(t0, min(t0 + g - 2, n - 2))
+            for t in range(t0, stop):  # every term inside the block
+                r0 = x[t]
+                r1 = x[t + 1]
+                r2 = x[t + 2]
+                for c in range(c_n):
+                    v0 = float(r0[c])
+                    v1 = float(r1[c])
+                    d0 = v1 - v0
+                    d1 = float(r2[c]) - v1
+                    a_abs[c] += abs(v0)
+                    a_ad[c] += abs(d0)
+                    a_zc[c] += 1.0 if (v0 * v1 < 0) & (abs(d0) >= zc_thr) else 0.0
+                    a_ss[c] += 1.0 if d0 * d1 <= -ssc_thr else 0.0
+            for t in range(stop, t0 + g):  # the last two samples: terms reaching past
+                pos = t - t0
+                for c in range(c_n):
+                    v0 = float(x[t, c])
+                    a_abs[c] += abs(v0)
+                    if t + 1 < n:
+                        v1 = float(x[t + 1, c])
+                        d0 = v1 - v0
+                        ad = abs(d0)
+                        zz = 1.0 if (v0 * v1 < 0) & (ad >= zc_thr) else 0.0
+                        if pos < g - 1:
+                            a_ad[c] += ad
+                            a_zc[c] += zz
+                        else:
+                            l_ad[c] += ad
+                            l_zc[c] += zz
+                        if t + 2 < n:
+                            ss = 1.0 if d0 * (float(x[t + 2, c]) - v1) <= -ssc_thr else 0.0
+                            if pos < g - 2:
+                                a_ss[c] += ss
+                            else:
+                                l_ss[c] += ss
+            bb = b0 + b
+            for c in range(c_n):
+                inner[0, bb, c] = a_abs[c]
+                full[0, bb, c] = a_abs[c]
+                inner[1, bb, c] = a_ad[c]
+                full[1, bb, c] = a_ad[c] + l_ad[c]
+                inner[2, bb, c] = a_zc[c]
+                full[2, bb, c] = a_zc[c] + l_zc[c]
+                inner[3, bb, c] = a_ss[c]
+                full[3, bb, c] = a_ss[c] + l_ss[c]
+
 
 #: Running-sum quantities with a compiled block kernel: name -> (float?, kind).
 BLOCK_KINDS = {
@@ -221,3 +338,32 @@ def row_count(kind: str, x: np.ndarray, thr: float) -> np.ndarray:
     """ZC, SSC or WAMP count of each row of ``x`` (``(rows, T)``)."""
     fn = {"zc": _row_zc, "ssc": _row_ssc, "wamp": _row_wamp}[kind]
     return fn(np.ascontiguousarray(x), float(thr))
+
+
+#: dtypes the fused Hudgins TD kernels read directly (others are converted to float64).
+HTD_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def row_htd(x: np.ndarray, zc_thr: float, ssc_thr: float) -> np.ndarray:
+    """``(rows, 4)``: sum|x|, sum|dx|, ZC count, SSC count of each row of ``x`` (rows, T)."""
+    if x.dtype not in HTD_DTYPES:
+        x = x.astype(np.float64)
+    return _row_htd(np.ascontiguousarray(x), float(zc_thr), float(ssc_thr))
+
+
+def block_htd(
+    x: np.ndarray,
+    g: int,
+    zc_thr: float,
+    ssc_thr: float,
+    full: np.ndarray,
+    inner: np.ndarray,
+    b0: int,
+) -> None:
+    """Hudgins TD block sums of the signal ``x`` (n, C) into ``full``/``inner`` (4, nb, C).
+
+    One fused pass over the C-contiguous signal; see ``fast._HTDSums``.
+    """
+    if x.dtype not in HTD_DTYPES:
+        x = x.astype(np.float64)
+    _block_htd(np.ascontiguousarray(x), int(g), float(zc_thr), float(ssc_thr), full, inner, int(b0))

@@ -54,6 +54,26 @@ class WindowStats:
             raise ShapeError(
                 f"windows must be 3-D (n_windows, n_channels, n_samples), got shape {x.shape}"
             )
+        #: precomputed counts ``(kind, threshold) -> (n, C)`` (see `fused_htd`)
+        self.counts: dict[tuple[str, float], np.ndarray] = {}
+
+    @classmethod
+    def fused_htd(cls, x: np.ndarray, zc_threshold: float, ssc_threshold: float) -> WindowStats:
+        """Stats of Hudgins TD windows from one compiled read of ``x`` (needs numba).
+
+        ``sum|x|``, ``sum|dx|`` and the ZC/SSC counts at the given thresholds are computed
+        together by ``_accel.row_htd``; ``x`` is kept as given (float32 is not copied:
+        the kernel converts each value to float64), so only MAV, IAV, WL, MFL, MAVFD, ZC
+        and SSC (at these thresholds) may be asked of the result.
+        """
+        obj = cls.__new__(cls)
+        obj.x = x
+        n, c, t = x.shape
+        res = _accel.row_htd(x.reshape(n * c, t), zc_threshold, ssc_threshold).reshape(n, c, 4)
+        obj.__dict__["abs_sum"] = res[..., 0]
+        obj.__dict__["abs_diff_sum"] = res[..., 1]
+        obj.counts = {("zc", zc_threshold): res[..., 2], ("ssc", ssc_threshold): res[..., 3]}
+        return obj
 
     @property
     def n_samples(self) -> int:
@@ -181,6 +201,8 @@ def as_stats(windows: np.ndarray | WindowStats) -> WindowStats:
 
 def row_count(kind: str, s: WindowStats, thr: float) -> np.ndarray | None:
     """ZC/SSC/WAMP counts ``(n, C)`` from the compiled kernels, or None without them."""
+    if (kind, thr) in s.counts:
+        return s.counts[(kind, thr)]
     if not _accel.enabled():
         return None
     n, c, t = s.x.shape

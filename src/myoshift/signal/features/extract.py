@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from myoshift.errors import ConfigError, ShapeError
+from myoshift.signal.features import _accel
 from myoshift.signal.features._stats import WindowStats
 from myoshift.signal.features.frequency import check_fs
 from myoshift.signal.features.registry import (
@@ -17,7 +18,11 @@ from myoshift.signal.features.registry import (
     resolve_features,
     split_params,
 )
+from myoshift.signal.features.time_domain import check_threshold
 from myoshift.signal.windows import Windows
+
+#: Features computed by the fused compiled Hudgins TD kernel (one read of the windows).
+FUSED_HTD = frozenset({"mav", "iav", "wl", "mfl", "mavfd", "zc", "ssc"})
 
 #: Elements (windows x channels x samples) per chunk: small enough for the CPU cache.
 CHUNK_ELEMENTS = 1 << 16
@@ -123,21 +128,42 @@ def extract_features(
         chunk_size = max(1, CHUNK_ELEMENTS // max(1, c * t))
     elif not isinstance(chunk_size, int) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    for start in range(0, n, chunk_size):
-        stats = WindowStats(X[start : start + chunk_size])
-        bad = ~np.isfinite(stats.abs_sum)
-        if bad.any():
-            w, ch = np.argwhere(bad)[0]
-            raise ShapeError(
-                f"windows contain NaN or Inf (first at window {start + w}, channel {ch}); "
-                "clean or interpolate the signal first"
+    if _accel.enabled() and t >= 1 and set(names) <= FUSED_HTD:
+        # Hudgins TD and its relatives: one compiled read of the whole array, no chunks
+        thr = {
+            nm: check_threshold(
+                {**FEATURES[nm].defaults, **routed.get(nm, {})}["threshold"], f"{nm}_threshold"
             )
-        col = 0
-        for spec in specs:
-            val = _compute(spec, stats, routed[spec.name], fs)
-            out[start : start + val.shape[0], col : col + val.shape[1]] = val
-            col += val.shape[1]
+            for nm in ("zc", "ssc")
+        }
+        _fill(out, 0, WindowStats.fused_htd(X, thr["zc"], thr["ssc"]), specs, routed, fs)
+        return out, cols
+    for start in range(0, n, chunk_size):
+        _fill(out, start, WindowStats(X[start : start + chunk_size]), specs, routed, fs)
     return out, cols
+
+
+def _fill(
+    out: np.ndarray,
+    start: int,
+    stats: WindowStats,
+    specs: list[Feature],
+    routed: dict[str, dict[str, Any]],
+    fs: float | None,
+) -> None:
+    """Check one chunk for NaN/Inf and write its features to ``out[start:]``."""
+    bad = ~np.isfinite(stats.abs_sum)
+    if bad.any():
+        w, ch = np.argwhere(bad)[0]
+        raise ShapeError(
+            f"windows contain NaN or Inf (first at window {start + w}, channel {ch}); "
+            "clean or interpolate the signal first"
+        )
+    col = 0
+    for spec in specs:
+        val = _compute(spec, stats, routed[spec.name], fs)
+        out[start : start + val.shape[0], col : col + val.shape[1]] = val
+        col += val.shape[1]
 
 
 def list_features() -> dict[str, dict[str, Any]]:

@@ -40,6 +40,9 @@ RUNNING_FEATURES = (
 )  # fmt: skip
 
 
+#: Quantities of the fused Hudgins TD kernel: name -> (index, k); a term on k + 1 samples.
+_FUSED_HTD = {"abs": (0, 0), "absd": (1, 1), "zc": (2, 1), "ssc": (3, 2)}
+
 #: Samples per time chunk in the running-sum pass (keeps temporaries in the CPU cache).
 CHUNK_SAMPLES = 1 << 13
 
@@ -129,9 +132,15 @@ class _Sums:
         keys: list[tuple[str, float | None]],
         shift: bool,
     ) -> None:
-        self.signals, self.starts_list, self.window, self.g = signals, starts, window, g
+        self.starts_list, self.window, self.g = starts, window, g
         self.keys = keys
         self.c = signals[0].shape[1]
+        self.fused = _accel.enabled() and all(name in _FUSED_HTD for name, _ in keys)
+        if self.fused:
+            self._fused_htd(signals, starts, keys)
+            return
+        signals = [np.asarray(x, dtype=np.float64) for x in signals]
+        self.signals = signals
         padded = [-(-x.shape[0] // g) * g for x in signals]
         self.offsets = np.concatenate([[0], np.cumsum(padded)[:-1]]).astype(np.int64)
         self.starts = np.concatenate([st + o for st, o in zip(starts, self.offsets)])
@@ -146,6 +155,50 @@ class _Sums:
         self.last = {key: np.empty((self.c, nb)) for key in keys if 0 < _QUANTITIES[key[0]][1] <= g}
         for x, o, pl, sh in zip(signals, self.offsets, padded, self.shifts):
             self._walk(x, int(o), pl, sh)
+
+    def _fused_htd(
+        self,
+        signals: list[np.ndarray],
+        starts: list[np.ndarray],
+        keys: list[tuple[str, float | None]],
+    ) -> None:
+        """Hudgins TD block sums with one fused compiled pass per signal (no copy, no
+        transpose); blocks are the ``n_i // g`` full blocks of each signal in turn."""
+        g = self.g
+        thr = {name: float(par or 0.0) for name, par in keys}
+        nbs = np.array([x.shape[0] // g for x in signals], dtype=np.int64)
+        b_off = np.concatenate([[0], np.cumsum(nbs)[:-1]])
+        nb = int(nbs.sum())
+        self.full = np.empty((4, nb, self.c))
+        self.inner = np.empty((4, nb, self.c))
+        for x, b0 in zip(signals, b_off):
+            _accel.block_htd(
+                x, g, thr.get("zc", 0.0), thr.get("ssc", 0.0), self.full, self.inner, int(b0)
+            )
+        #: first block and end block (exclusive) of every window
+        self.b_start = np.concatenate([st // g + o for st, o in zip(starts, b_off)])
+        self.b_end = self.b_start + self.window // g
+        self.cum: dict[int, np.ndarray] = {}
+
+    def _cumsum(self, q: int) -> np.ndarray:
+        """Cumulative block sums of fused quantity ``q``, ``(n_blocks + 1, C)``, from 0."""
+        if q not in self.cum:
+            cs = np.zeros((self.full.shape[1] + 1, self.c))
+            np.cumsum(self.full[q], axis=0, out=cs[1:])
+            self.cum[q] = cs
+        return self.cum[q]
+
+    def _fused_window_sum(self, name: str) -> np.ndarray:
+        """``(n_windows, C)`` window sums from the fused block sums: differences of
+        cumulative block sums, plus the ``inner`` part of the window's last block for the
+        terms on 2 or 3 samples (the block's last terms reach past the window's end)."""
+        q, k = _FUSED_HTD[name]
+        cs, sb, e = self._cumsum(q), self.b_start, self.b_end
+        if k == 0:
+            return cs[e] - cs[sb]
+        if self.g >= k:
+            return cs[e - 1] - cs[sb] + self.inner[q][e - 1]
+        return cs[e - k] - cs[sb]  # g == 1 < k: block e - j holds the j-th last term
 
     def _compiled(self, keys: list[tuple[str, float | None]], nb: int, padded: list[int]) -> None:
         """Block sums with the optional compiled kernels, one simple loop per quantity."""
@@ -191,6 +244,8 @@ class _Sums:
 
     def window_sum(self, name: str, par: float | None = None) -> np.ndarray:
         """``(n_windows, C)`` window sums of quantity ``name``."""
+        if self.fused:
+            return self._fused_window_sum(name)
         _, k = _QUANTITIES[name]
         blocks = self.blocks[(name, par)]
         cs = np.zeros((self.c, blocks.shape[1] + 1))
@@ -215,6 +270,10 @@ class _Sums:
         )
 
     def check_finite(self) -> None:
+        if self.fused:  # the total of |x| is finite only if every block sum is
+            if not np.isfinite(self._cumsum(0)[-1]).all():
+                raise ShapeError("signal contains NaN or Inf; clean or interpolate it first")
+            return
         for key, blk in self.blocks.items():
             if key[0] in ("abs", "x", "sq") and not np.isfinite(blk).all():
                 raise ShapeError("signal contains NaN or Inf; clean or interpolate it first")
@@ -374,7 +433,7 @@ def features_from_signals(
     running = [nm for nm in names if nm in RUNNING_FEATURES]
     shift = bool({"var", "mean"} & set(running))
     sums = _Sums(
-        [np.asarray(x, dtype=np.float64) for x, _ in used],
+        [x for x, _ in used],
         [st for _, st in used],
         window,
         g,

@@ -175,6 +175,11 @@ if AVAILABLE:  # pragma: no branch
                 out[c, b0 + b] = k
                 last[c, b0 + b] = lk
 
+    @numba.njit(inline="always")
+    def _f64(v: Any) -> float:  # pragma: no cover - compiled
+        """A value as float64 (float32 input computes as its float64 copy)."""
+        return np.float64(v)
+
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
     def _row_htd(x: Any, zc_thr: float, ssc_thr: float) -> Any:  # pragma: no cover - compiled
         """Hudgins TD sums of each row of ``x`` (rows, T >= 1) in one read: (rows, 4).
@@ -190,22 +195,22 @@ if AVAILABLE:  # pragma: no branch
             z = 0
             s = 0
             for t in range(t_n - 2):
-                v0 = float(x[r, t])
-                v1 = float(x[r, t + 1])
+                v0 = _f64(x[r, t])
+                v1 = _f64(x[r, t + 1])
                 d0 = v1 - v0
-                d1 = float(x[r, t + 2]) - v1
+                d1 = _f64(x[r, t + 2]) - v1
                 a += abs(v0)
                 ad += abs(d0)
                 z += (v0 * v1 < 0) & (abs(d0) >= zc_thr)
                 s += d0 * d1 <= -ssc_thr
             for t in range(max(t_n - 2, 0), t_n - 1):  # the last pair (no triple left)
-                v0 = float(x[r, t])
-                v1 = float(x[r, t + 1])
+                v0 = _f64(x[r, t])
+                v1 = _f64(x[r, t + 1])
                 d0 = v1 - v0
                 a += abs(v0)
                 ad += abs(d0)
                 z += (v0 * v1 < 0) & (abs(d0) >= zc_thr)
-            a += abs(float(x[r, t_n - 1]))
+            a += abs(_f64(x[r, t_n - 1]))
             out[r, 0] = a
             out[r, 1] = ad
             out[r, 2] = z
@@ -251,10 +256,10 @@ if AVAILABLE:  # pragma: no branch
                 r1 = x[t + 1]
                 r2 = x[t + 2]
                 for c in range(c_n):
-                    v0 = float(r0[c])
-                    v1 = float(r1[c])
+                    v0 = _f64(r0[c])
+                    v1 = _f64(r1[c])
                     d0 = v1 - v0
-                    d1 = float(r2[c]) - v1
+                    d1 = _f64(r2[c]) - v1
                     a_abs[c] += abs(v0)
                     a_ad[c] += abs(d0)
                     a_zc[c] += 1.0 if (v0 * v1 < 0) & (abs(d0) >= zc_thr) else 0.0
@@ -262,10 +267,10 @@ if AVAILABLE:  # pragma: no branch
             for t in range(stop, t0 + g):  # the last two samples: terms reaching past
                 pos = t - t0
                 for c in range(c_n):
-                    v0 = float(x[t, c])
+                    v0 = _f64(x[t, c])
                     a_abs[c] += abs(v0)
                     if t + 1 < n:
-                        v1 = float(x[t + 1, c])
+                        v1 = _f64(x[t + 1, c])
                         d0 = v1 - v0
                         ad = abs(d0)
                         zz = 1.0 if (v0 * v1 < 0) & (ad >= zc_thr) else 0.0
@@ -276,7 +281,7 @@ if AVAILABLE:  # pragma: no branch
                             l_ad[c] += ad
                             l_zc[c] += zz
                         if t + 2 < n:
-                            ss = 1.0 if d0 * (float(x[t + 2, c]) - v1) <= -ssc_thr else 0.0
+                            ss = 1.0 if d0 * (_f64(x[t + 2, c]) - v1) <= -ssc_thr else 0.0
                             if pos < g - 2:
                                 a_ss[c] += ss
                             else:

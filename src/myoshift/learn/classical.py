@@ -24,7 +24,7 @@ from sklearn.svm import SVC
 
 import myoshift.signal as _signal
 from myoshift.errors import ConfigError, ShapeError
-from myoshift.learn.data import check_labels, unpack
+from myoshift.learn.data import RecordingInput, check_labels, unpack
 from myoshift.signal.windows import Windows
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_out_, dtype=object)
 
 
-class ClassicalClassifier(ClassifierMixin, BaseEstimator):
+class ClassicalClassifier(RecordingInput, ClassifierMixin, BaseEstimator):
     """Features -> StandardScaler -> LDA/SVM/RF/kNN, with the scikit-learn contract.
 
     Parameters
@@ -132,6 +132,8 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
     seed : int
     adapt_mode : {"target", "pooled"}
         Default mode of `adapt`.
+    window_ms, step_ms : float or None
+        Windowing applied when ``X`` is a Recording / RecordingSet (see `RecordingInput`).
 
     Attributes
     ----------
@@ -152,7 +154,11 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
         scale: bool = True,
         seed: int = 0,
         adapt_mode: Literal["target", "pooled"] = "target",
+        window_ms: float | None = None,
+        step_ms: float | None = None,
     ) -> None:
+        self.window_ms = window_ms
+        self.step_ms = step_ms
         self.adapt_mode = adapt_mode
         self.classifier = classifier
         self.features = features
@@ -204,6 +210,7 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
             )
         self.__dict__.pop("n_channels_in_", None)
         self.fs_ = None
+        X = self._as_input(X)
         arr, y, _ = unpack(X, y, groups)
         y = check_labels(y, len(arr))
         if len(np.unique(y)) < 2:
@@ -223,7 +230,7 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
     def transform_features(self, X: Any) -> np.ndarray:
         """Feature matrix of ``X`` (before scaling), as the pipeline sees it."""
         self._check_fitted()
-        return self._features(X)
+        return self._features(self._as_input(X))
 
     def predict(self, X: Any) -> np.ndarray:
         return np.asarray(self.pipeline_.predict(self.transform_features(X)))
@@ -233,6 +240,7 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Accuracy on windows ``X`` (labels from a Windows object when ``y`` is None)."""
+        X = self._as_input(X)
         _, y, _ = unpack(X, y)
         pred = self.predict(X)
         y = check_labels(y, len(pred))
@@ -257,6 +265,7 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
         mode = self.adapt_mode if mode is None else mode
         if mode not in ("target", "pooled"):
             raise ConfigError(f"unknown adapt mode {mode!r}; valid: target, pooled")
+        X = self._as_input(X)
         arr, y, _ = unpack(X, y)
         if y is None:
             raise ConfigError("ClassicalClassifier.adapt needs labels y for the target windows")

@@ -17,9 +17,40 @@ from typing import Any
 import numpy as np
 
 from myoshift.errors import ConfigError, ShapeError
-from myoshift.signal.windows import Windows
+from myoshift.recording import Recording, RecordingSet
+from myoshift.signal.windows import Windows, make_windows
 
 log = logging.getLogger(__name__)
+
+
+def is_recordings(X: Any) -> bool:
+    """True for a `Recording`, a `RecordingSet` or a non-empty list of recordings."""
+    if isinstance(X, (Recording, RecordingSet)):
+        return True
+    return isinstance(X, (list, tuple)) and bool(X) and all(isinstance(r, Recording) for r in X)
+
+
+class RecordingInput:
+    """Lets an estimator take recordings as ``X``: cut with its ``window_ms``/``step_ms``.
+
+    Windows (and labels, groups = repetitions) then come from `make_windows`, so
+    ``est.fit(rset)``, ``est.score(test_rset)`` and ``est.adapt(calibration_rset)`` work
+    without a separate windowing step; predictions are per window, in the window order
+    of ``make_windows(X, est.window_ms, est.step_ms)``.
+    """
+
+    window_ms: float | None
+    step_ms: float | None
+
+    def _as_input(self, X: Any) -> Any:
+        if not is_recordings(X):
+            return X
+        if self.window_ms is None or self.step_ms is None:
+            raise ConfigError(
+                f"{type(self).__name__} got recordings: set window_ms and step_ms to cut them "
+                "into windows, or pass windows (an array or a Windows object)"
+            )
+        return make_windows(X, self.window_ms, self.step_ms)
 
 
 def unpack(

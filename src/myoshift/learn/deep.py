@@ -28,6 +28,7 @@ from torch import nn
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.learn import adaptation
 from myoshift.learn.data import (
+    RecordingInput,
     check_labels,
     check_targets,
     class_weights,
@@ -75,7 +76,7 @@ class StandardizedNet(nn.Module):
         return self.model.embed((x - self.mean) / self.std)
 
 
-class _DeepEstimator(BaseEstimator):
+class _DeepEstimator(RecordingInput, BaseEstimator):
     """Shared parameters, fitting and persistence of the deep estimators."""
 
     _task: str = "classification"
@@ -105,7 +106,11 @@ class _DeepEstimator(BaseEstimator):
         adapt_mode: AdaptMode = "head",
         adapt_epochs: int = 10,
         adapt_lr: float | None = None,
+        window_ms: float | None = None,
+        step_ms: float | None = None,
     ) -> None:
+        self.window_ms = window_ms
+        self.step_ms = step_ms
         self.model = model
         self.model_params = model_params
         self.optimizer = optimizer
@@ -208,7 +213,7 @@ class _DeepEstimator(BaseEstimator):
         return net
 
     def _check_X(self, X: Any) -> np.ndarray:
-        arr, _, _ = unpack(X)
+        arr, _, _ = unpack(self._as_input(X))
         self._check_fitted()
         expected = (self.n_channels_in_, self.n_samples_in_)
         if tuple(arr.shape[1:]) != expected:
@@ -223,6 +228,7 @@ class _DeepEstimator(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, groups: Any) -> TrainResult:
         hp = self._model_params(X)
+        X = self._as_input(X)
         Xa, y, groups = unpack(X, y, groups)
         n, C, T = Xa.shape
         y_enc, n_out = self._encode(y)  # type: ignore[misc]
@@ -320,6 +326,7 @@ class _DeepEstimator(BaseEstimator):
         if mode not in MODES:
             raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(MODES)}")
         self._check_fitted().to(self.device)
+        X = self._as_input(X)
         Xa, y_from, _ = unpack(X, y)
         Xa = self._check_X(Xa)
         if mode != "adabn":
@@ -417,6 +424,8 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         Progress bar and per-epoch log lines.
     adapt_mode, adapt_epochs, adapt_lr
         Defaults of `adapt` (so a method's recipe includes its calibration).
+    window_ms, step_ms : float or None
+        Windowing applied when ``X`` is a Recording / RecordingSet (see `RecordingInput`).
 
     Attributes
     ----------
@@ -451,6 +460,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
 
         ``groups`` (repetition or trial of each window) define the validation split.
         """
+        X = self._as_input(X)
         Xa, y, groups = unpack(X, y, groups)
         check_labels(y, len(Xa))
         self._fit(X, y, groups)
@@ -468,7 +478,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         return self.classes_[self._outputs(X).argmax(1).numpy()]
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        Xa, y, _ = unpack(X, y)
+        Xa, y, _ = unpack(self._as_input(X), y)
         return float(super().score(Xa, y, sample_weight))
 
 
@@ -502,6 +512,7 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         return (arr - self.y_mean_) / self.y_std_, self.n_outputs_
 
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> DeepRegressor:
+        X = self._as_input(X)
         Xa, y, groups = unpack(X, y, groups)
         check_targets(y, len(Xa))
         self._fit(X, y, groups)
@@ -512,5 +523,5 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
         return out[:, 0] if self.y_ndim_ == 1 else out
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        Xa, y, _ = unpack(X, y)
+        Xa, y, _ = unpack(self._as_input(X), y)
         return float(super().score(Xa, y, sample_weight))

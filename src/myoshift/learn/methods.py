@@ -241,7 +241,8 @@ def build_estimator(
     spec = get_method(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
     cls = ESTIMATORS[spec.estimator]
     adapt = {f"adapt_{k}": v for k, v in spec.adapt.items()}
-    params = {**adapt, **spec.params, **overrides, "seed": seed}
+    window = {"window_ms": spec.window_ms, "step_ms": spec.step_ms}  # for recording input
+    params = {**adapt, **window, **spec.params, **overrides, "seed": seed}
     if cls is ClassicalClassifier:
         params["fs"] = fs
     valid = set(inspect.signature(cls).parameters)

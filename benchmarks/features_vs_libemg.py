@@ -14,12 +14,14 @@ Windows: every EMG file of the 3DC dataset in ``--data`` (participants present t
 read with pandas, cut into 200-sample windows every 100 samples (200 ms / 100 ms at
 1000 Hz) within each file, as float64 ``(n_windows, 10, 200)``. Printed: windows/second
 of (a) Hudgins TD on the materialised array, (b) the same features straight from the
-recordings (running sums, `features_from_signal`), (c) every feature both libraries
-share, next to one read pass ``W.sum(axis=2)`` (the physical limit on a materialised
-array). When numba is installed (optional, see ``myoshift.signal.features._accel``), (a)
-is also timed with NumPy only. Times are the best of ``--repeats`` runs. LibEMG's
-per-window-loop features (SAMPEN, LS, MDF) are timed on ``--subset`` windows and reported
-as rates; the full-set LibEMG time is the sum of per-feature times scaled to all windows.
+recordings (running sums, `features_from_signal`; the recordings are time-first
+C-contiguous arrays as ``Recording.emg``, in float64 and in float32, the dtype
+``Recording.emg`` holds), (c) every feature both libraries share, next to one read pass
+``W.sum(axis=2)`` (the physical limit on a materialised array). When numba is installed
+(optional, see ``myoshift.signal.features._accel``), (a) is also timed with NumPy only.
+Times are the best of ``--repeats`` runs. LibEMG's per-window-loop features (SAMPEN, LS,
+MDF) are timed on ``--subset`` windows and reported as rates; the full-set LibEMG time is
+the sum of per-feature times scaled to all windows.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def load_3dc(root: Path) -> list[np.ndarray]:
     files = sorted((root / "3DCDataset").glob("Participant*/*/EMG/3dc_EMG_gesture_*.txt"))
     if not files:
         raise SystemExit(f"no 3DC EMG files under {root / '3DCDataset'}")
-    sigs = [pd.read_csv(f, header=None).to_numpy(np.float64) for f in files]
+    # time first and C-contiguous, as ``Recording.emg`` (pandas hands out column-major)
+    sigs = [np.ascontiguousarray(pd.read_csv(f, header=None).to_numpy(np.float64)) for f in files]
     return [s for s in sigs if s.shape[0] >= WINDOW]
 
 
@@ -147,6 +150,13 @@ def main() -> None:
 
     np.testing.assert_allclose(fast(), ref, rtol=1e-9)
     rows.append(("(b) Hudgins TD, from recordings", lib["htd"], best(fast, args.repeats)))
+    sigs32 = [s.astype(np.float32) for s in sigs]  # the dtype of Recording.emg (exact here)
+
+    def fast32() -> np.ndarray:
+        return features_from_signals(sigs32, WINDOW, STEP, "hudgins-td")[0]
+
+    np.testing.assert_allclose(fast32(), ref, rtol=1e-9)
+    rows.append(("(b') same, float32 recordings", lib["htd"], best(fast32, args.repeats)))
 
     # (c) every shared feature, ours on all windows in one call
     t_all = best(lambda: extract_features(W, list(SHARED.values()), fs=FS), 1)

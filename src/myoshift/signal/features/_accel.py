@@ -229,29 +229,47 @@ if AVAILABLE:  # pragma: no branch
         under the block of its first sample t. ``full`` sums every term of the block,
         ``inner`` only those whose samples all lie in the block (all but the last 1 (WL,
         ZC) or 2 (SSC) terms): a window ending at a block's end uses ``inner`` of that
-        block. Time is the outer loop and channels the inner one (contiguous rows);
-        sums are sequential (no reassociation), terms past the signal's end are 0.
+        block. Time is the outer loop and channels the inner one, over the contiguous
+        rows; ``m`` consecutive rows (``m * C`` values, a multiple of 16 when ``m <= 16``)
+        form one inner loop with one accumulator per value, so that the loop is long
+        enough to vectorise for few channels; the ``m`` partial sums of a channel are
+        added at the block's end (a fixed order, no reassociation by the compiler).
+        Terms reaching past the signal's end are 0.
         """
         n, c_n = x.shape
         nb = n // g
-        a_abs = np.zeros(c_n)
-        a_ad = np.zeros(c_n)
-        a_zc = np.zeros(c_n)
-        a_ss = np.zeros(c_n)
-        l_ad = np.zeros(c_n)
-        l_zc = np.zeros(c_n)
-        l_ss = np.zeros(c_n)
+        xf = x.reshape(n * c_n)
+        m = 1
+        while (m * c_n) % 16 != 0 and m < 16:
+            m += 1
+        width = m * c_n
+        acc = np.zeros((4, width))
+        a_abs = acc[0]
+        a_ad = acc[1]
+        a_zc = acc[2]
+        a_ss = acc[3]
+        lst = np.zeros((4, c_n))  # the block's last terms (index 0 unused)
         for b in range(nb):
             t0 = b * g
-            a_abs[:] = 0.0
-            a_ad[:] = 0.0
-            a_zc[:] = 0.0
-            a_ss[:] = 0.0
-            l_ad[:] = 0.0
-            l_zc[:] = 0.0
-            l_ss[:] = 0.0
-            stop = max(t0, min(t0 + g - 2, n - 2))
-            for t in range(t0, stop):  # every term inside the block
+            acc[:] = 0.0
+            lst[:] = 0.0
+            stop = max(t0, min(t0 + g - 2, n - 2))  # rows whose terms all lie in the block
+            n_multi = (stop - t0) // m
+            for k in range(n_multi):  # m rows at a time, one flat loop
+                base = (t0 + k * m) * c_n
+                r0 = xf[base : base + width]
+                r1 = xf[base + c_n : base + c_n + width]
+                r2 = xf[base + 2 * c_n : base + 2 * c_n + width]
+                for j in range(width):
+                    v0 = _f64(r0[j])
+                    v1 = _f64(r1[j])
+                    d0 = v1 - v0
+                    d1 = _f64(r2[j]) - v1
+                    a_abs[j] += abs(v0)
+                    a_ad[j] += abs(d0)
+                    a_zc[j] += 1.0 if (v0 * v1 < 0) & (abs(d0) >= zc_thr) else 0.0
+                    a_ss[j] += 1.0 if d0 * d1 <= -ssc_thr else 0.0
+            for t in range(t0 + n_multi * m, stop):  # the remaining full rows
                 r0 = x[t]
                 r1 = x[t + 1]
                 r2 = x[t + 2]
@@ -264,7 +282,7 @@ if AVAILABLE:  # pragma: no branch
                     a_ad[c] += abs(d0)
                     a_zc[c] += 1.0 if (v0 * v1 < 0) & (abs(d0) >= zc_thr) else 0.0
                     a_ss[c] += 1.0 if d0 * d1 <= -ssc_thr else 0.0
-            for t in range(stop, t0 + g):  # the last two samples: terms reaching past
+            for t in range(stop, t0 + g):  # the last two rows: terms reaching past
                 pos = t - t0
                 for c in range(c_n):
                     v0 = _f64(x[t, c])
@@ -278,24 +296,22 @@ if AVAILABLE:  # pragma: no branch
                             a_ad[c] += ad
                             a_zc[c] += zz
                         else:
-                            l_ad[c] += ad
-                            l_zc[c] += zz
+                            lst[1, c] += ad
+                            lst[2, c] += zz
                         if t + 2 < n:
                             ss = 1.0 if d0 * (_f64(x[t + 2, c]) - v1) <= -ssc_thr else 0.0
                             if pos < g - 2:
                                 a_ss[c] += ss
                             else:
-                                l_ss[c] += ss
+                                lst[3, c] += ss
             bb = b0 + b
-            for c in range(c_n):
-                inner[0, bb, c] = a_abs[c]
-                full[0, bb, c] = a_abs[c]
-                inner[1, bb, c] = a_ad[c]
-                full[1, bb, c] = a_ad[c] + l_ad[c]
-                inner[2, bb, c] = a_zc[c]
-                full[2, bb, c] = a_zc[c] + l_zc[c]
-                inner[3, bb, c] = a_ss[c]
-                full[3, bb, c] = a_ss[c] + l_ss[c]
+            for q in range(4):
+                for c in range(c_n):
+                    tot = 0.0
+                    for k in range(m):
+                        tot += acc[q, k * c_n + c]
+                    inner[q, bb, c] = tot
+                    full[q, bb, c] = tot + lst[q, c]
 
 
 #: Running-sum quantities with a compiled block kernel: name -> (float?, kind).

@@ -5,8 +5,11 @@ product, a comparison, a sum, ...), about ten passes for Hudgins TD. When numba 
 installed these kernels compute the sums and counts in one pass each: over a window
 array (used by `extract_features` through `WindowStats`) and into block sums of a
 continuous signal (the running-sum path in ``fast``), with the same definitions and the
-same numbers (to float rounding). Without numba, or with the environment variable
-``MYOSHIFT_NO_NUMBA=1``, the NumPy code is used. numba is not a dependency of myoshift.
+same numbers (to float rounding). Hudgins TD (MAV, WL, ZC, SSC; also IAV, MFL, MAVFD)
+has fused kernels that compute all four sums in a single read: ``row_htd`` over a window
+array and ``block_htd`` over a continuous time-first signal. Without numba, or with the
+environment variable ``MYOSHIFT_NO_NUMBA=1``, the NumPy code is used. numba is not a
+dependency of myoshift.
 """
 
 from __future__ import annotations

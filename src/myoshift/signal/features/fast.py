@@ -6,7 +6,9 @@ sums: each quantity is computed once over the signal and summed in blocks of
 ``g = gcd(window, step)`` samples, and a window adds ``window / g`` block sums. The cost
 is one pass over the signal instead of one pass per window. Features without such a form
 (AR, spectra, entropy, ...) are computed on strided window views chunk by chunk with
-`extract_features`, so every feature is available here with the same numbers.
+`extract_features`, so every feature is available here with the same numbers. When the
+optional numba kernels are on and only Hudgins TD quantities are needed (``|x|``, ``|dx|``,
+ZC, SSC), one fused compiled pass per signal computes all of them (``_accel.block_htd``).
 """
 
 from __future__ import annotations

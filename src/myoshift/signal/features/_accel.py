@@ -222,18 +222,21 @@ if AVAILABLE:  # pragma: no branch
 
     @numba.njit(cache=True, nogil=True)
     def _block_htd(
-        x: Any, g: int, zc_thr: float, ssc_thr: float, full: Any, inner: Any, b0: int
+        x: Any, g: int, zc_thr: float, ssc_thr: float, cum: Any, inner: Any, b0: int
     ) -> None:  # pragma: no cover - compiled
         """Hudgins TD block sums of one signal ``x`` (n, C), time first, in one pass.
 
-        Blocks of ``g`` samples, ``n // g`` of them, written to ``[:, b0 + b, :]`` of
-        ``full`` and ``inner`` (4, n_blocks, C); quantities 0 |x_t|, 1 |x_{t+1} - x_t|,
-        2 ZC indicator of (t, t+1), 3 SSC indicator of (t, t+1, t+2), each term filed
-        under the block of its first sample t. ``full`` sums every term of the block,
-        ``inner`` only those whose samples all lie in the block (all but the last 1 (WL,
-        ZC) or 2 (SSC) terms): a window ending at a block's end uses ``inner`` of that
-        block. Time is the outer loop and channels the inner one, over the contiguous
-        rows; ``m`` consecutive rows (``m * C`` values, a multiple of 16 when ``m <= 16``)
+        Blocks of ``g`` samples, ``n // g`` of them, are blocks ``b0 .. b0 + n // g - 1``
+        of ``cum`` (n_blocks + 1, 4, C) and ``inner`` (n_blocks, 4, C); quantities 0
+        |x_t|, 1 |x_{t+1} - x_t|, 2 ZC indicator of (t, t+1), 3 SSC indicator of (t, t+1,
+        t+2), each term filed under the block of its first sample t. ``cum`` holds the
+        cumulative sums of the blocks' full sums (``cum[b + 1] = cum[b] + full sum of
+        block b``, continuing from ``cum[b0]``), ``inner`` the sum of only those
+        terms whose samples all lie in the block (all but the last 1 (WL, ZC) or 2 (SSC)
+        terms): a window ending at a block's end uses ``inner`` of that block.
+
+        Time is the outer loop and channels the inner one, over the contiguous rows;
+        ``m`` consecutive rows (``m * C`` values, a multiple of 16 when ``m <= 16``)
         form one inner loop with one accumulator per value, so that the loop is long
         enough to vectorise for few channels; the ``m`` partial sums of a channel are
         added at the block's end (a fixed order, no reassociation by the compiler).
@@ -313,8 +316,28 @@ if AVAILABLE:  # pragma: no branch
                     tot = 0.0
                     for k in range(m):
                         tot += acc[q, k * c_n + c]
-                    inner[q, bb, c] = tot
-                    full[q, bb, c] = tot + lst[q, c]
+                    inner[bb, q, c] = tot
+                    cum[bb + 1, q, c] = cum[bb, q, c] + (tot + lst[q, c])
+
+    @numba.njit(cache=True, nogil=True)
+    def _htd_windows(
+        cum: Any, inner: Any, sb: Any, e: Any, g: int, out: Any
+    ) -> None:  # pragma: no cover - compiled
+        """Window sums ``out`` (n_windows, 4, C) from `_block_htd`'s ``cum`` and ``inner``.
+
+        Window ``w`` covers blocks ``sb[w] .. e[w] - 1``: ``cum[e - 1] - cum[sb] +
+        inner[e - 1]`` (for ``g == 1`` an SSC term spans 3 blocks: ``cum[e - 2] - cum[sb]``).
+        """
+        c_n = cum.shape[2]
+        for w in range(sb.shape[0]):
+            s = sb[w]
+            la = e[w] - 1
+            for q in range(4):
+                for c in range(c_n):
+                    out[w, q, c] = cum[la, q, c] - cum[s, q, c] + inner[la, q, c]
+            if g < 2:
+                for c in range(c_n):
+                    out[w, 3, c] = cum[la - 1, 3, c] - cum[s, 3, c]
 
 
 #: Running-sum quantities with a compiled block kernel: name -> (float?, kind).
@@ -380,14 +403,23 @@ def block_htd(
     g: int,
     zc_thr: float,
     ssc_thr: float,
-    full: np.ndarray,
+    cum: np.ndarray,
     inner: np.ndarray,
     b0: int,
 ) -> None:
-    """Hudgins TD block sums of the signal ``x`` (n, C) into ``full``/``inner`` (4, nb, C).
+    """Hudgins TD cumulative block sums of the signal ``x`` (n, C) into ``cum``/``inner``.
 
     One fused pass over the C-contiguous signal; see ``fast._HTDSums``.
     """
     if x.dtype not in HTD_DTYPES:
         x = x.astype(np.float64)
-    _block_htd(np.ascontiguousarray(x), int(g), float(zc_thr), float(ssc_thr), full, inner, int(b0))
+    _block_htd(np.ascontiguousarray(x), int(g), float(zc_thr), float(ssc_thr), cum, inner, int(b0))
+
+
+def htd_windows(
+    cum: np.ndarray, inner: np.ndarray, b_start: np.ndarray, b_end: np.ndarray, g: int
+) -> np.ndarray:
+    """``(n_windows, 4, C)`` window sums from the block sums of `block_htd`."""
+    out = np.empty((len(b_start), 4, cum.shape[2]))
+    _htd_windows(cum, inner, b_start, b_end, int(g), out)
+    return out

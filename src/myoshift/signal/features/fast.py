@@ -171,36 +171,31 @@ class _Sums:
         nbs = np.array([x.shape[0] // g for x in signals], dtype=np.int64)
         b_off = np.concatenate([[0], np.cumsum(nbs)[:-1]])
         nb = int(nbs.sum())
-        self.full = np.empty((4, nb, self.c))
-        self.inner = np.empty((4, nb, self.c))
+        #: cumulative block sums (from 0, in the kernel), and the blocks' inner sums
+        self.cum = np.empty((nb + 1, 4, self.c))
+        self.cum[0] = 0.0
+        self.inner = np.empty((nb, 4, self.c))
         for x, b0 in zip(signals, b_off):
             _accel.block_htd(
-                x, g, thr.get("zc", 0.0), thr.get("ssc", 0.0), self.full, self.inner, int(b0)
+                x, g, thr.get("zc", 0.0), thr.get("ssc", 0.0), self.cum, self.inner, int(b0)
             )
         #: first block and end block (exclusive) of every window
         self.b_start = np.concatenate([st // g + o for st, o in zip(starts, b_off)])
         self.b_end = self.b_start + self.window // g
-        self.cum: dict[int, np.ndarray] = {}
-
-    def _cumsum(self, q: int) -> np.ndarray:
-        """Cumulative block sums of fused quantity ``q``, ``(n_blocks + 1, C)``, from 0."""
-        if q not in self.cum:
-            cs = np.zeros((self.full.shape[1] + 1, self.c))
-            np.cumsum(self.full[q], axis=0, out=cs[1:])
-            self.cum[q] = cs
-        return self.cum[q]
+        self.win: np.ndarray | None = None
 
     def _fused_window_sum(self, name: str) -> np.ndarray:
-        """``(n_windows, C)`` window sums from the fused block sums: differences of
-        cumulative block sums, plus the ``inner`` part of the window's last block for the
-        terms on 2 or 3 samples (the block's last terms reach past the window's end)."""
-        q, k = _FUSED_HTD[name]
-        cs, sb, e = self._cumsum(q), self.b_start, self.b_end
-        if k == 0:
-            return cs[e] - cs[sb]
-        if self.g >= k:
-            return cs[e - 1] - cs[sb] + self.inner[q][e - 1]
-        return cs[e - k] - cs[sb]  # g == 1 < k: block e - j holds the j-th last term
+        """``(n_windows, C)`` window sums from the fused block sums.
+
+        A window covers blocks ``sb .. e - 1``: the difference of cumulative sums over
+        blocks ``sb .. e - 2`` plus the ``inner`` sum of its last block (the block's last
+        terms on 2 or 3 samples reach past the window's end; for ``|x|`` inner is the
+        whole block). With ``g == 1`` an SSC term spans 3 blocks: blocks ``sb .. e - 3``.
+        All four quantities are computed together on the first call.
+        """
+        if self.win is None:  # (n_windows, 4, C), one compiled pass over the windows
+            self.win = _accel.htd_windows(self.cum, self.inner, self.b_start, self.b_end, self.g)
+        return self.win[:, _FUSED_HTD[name][0]]
 
     def _compiled(self, keys: list[tuple[str, float | None]], nb: int, padded: list[int]) -> None:
         """Block sums with the optional compiled kernels, one simple loop per quantity."""
@@ -273,7 +268,7 @@ class _Sums:
 
     def check_finite(self) -> None:
         if self.fused:  # the total of |x| is finite only if every block sum is
-            if not np.isfinite(self._cumsum(0)[-1]).all():
+            if not np.isfinite(self.cum[-1, 0]).all():
                 raise ShapeError("signal contains NaN or Inf; clean or interpolate it first")
             return
         for key, blk in self.blocks.items():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
-from myoshift.models import EMGModel, model_names, register_model
+from myoshift.models import EMGModel, base
 
 
 class TinyNet(EMGModel):
@@ -29,8 +32,17 @@ class TinyNet(EMGModel):
         return self.drop(torch.relu(self.bn(self.conv(x))).mean(dim=2))
 
 
-if TinyNet.name not in model_names():
-    register_model(TinyNet)
+def register_tiny() -> None:
+    """Put `TinyNet` in the model registry (also called in spawned worker processes)."""
+    base._REGISTRY[TinyNet.name] = TinyNet
+
+
+@pytest.fixture(autouse=True, scope="package")
+def _tiny_registered() -> Iterator[None]:
+    """Registered for the learn tests only: other packages' tests see the real registry."""
+    register_tiny()
+    yield
+    base._REGISTRY.pop(TinyNet.name, None)
 
 
 def separable(

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from myoshift.errors import ConfigError
 from myoshift.learn import DeepClassifier, distributed
 
-from .conftest import separable
+from .conftest import register_tiny, separable
 
 
 def _free_port() -> int:
@@ -32,6 +32,7 @@ def _worker(rank: int, port: int, out: str) -> None:
         LOCAL_RANK=str(rank),
         LOCAL_WORLD_SIZE="2",
     )
+    register_tiny()  # a spawned process does not run the pytest fixtures
     info = distributed.init_from_env("gloo")
     assert info.world_size == 2 and info.rank == rank and info.device == "cpu"
     try:

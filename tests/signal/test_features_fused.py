@@ -20,7 +20,9 @@ from myoshift.signal.features import _accel, extract_features, features_from_sig
 HTD_LIKE = ["mav", "zc", "ssc", "wl", "iav", "mfl", "mavfd"]
 THRESHOLDS = [{}, {"zc_threshold": 1.5, "ssc_threshold": 0.5}]
 
-needs_numba = pytest.mark.skipif(not _accel.AVAILABLE, reason="numba not installed")
+needs_numba = pytest.mark.skipif(
+    not _accel.AVAILABLE, reason="numba not installed (or MYOSHIFT_NO_NUMBA=1)"
+)
 
 
 def spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:

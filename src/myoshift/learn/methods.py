@@ -33,16 +33,18 @@ import yaml
 from myoshift.errors import ConfigError
 from myoshift.learn.classical import ClassicalClassifier
 from myoshift.learn.deep import DeepClassifier
+from myoshift.learn.ensemble import ProbabilityEnsemble
 from myoshift.models import get_model_class, model_names
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DEEP_METHOD = "tcn"
 DEFAULT_STEP_MS = 25.0
-KINDS = ("classical", "deep")
+KINDS = ("classical", "deep", "ensemble")
 ESTIMATORS: dict[str, type] = {
     "ClassicalClassifier": ClassicalClassifier,
     "DeepClassifier": DeepClassifier,
+    "ProbabilityEnsemble": ProbabilityEnsemble,
 }
 _FIELDS = ("name", "kind", "estimator", "citation", "description", "window_ms", "step_ms", "params")
 
@@ -57,11 +59,11 @@ class MethodSpec:
     citation : str
         The paper the recipe follows.
     description : str
-    kind : {"classical", "deep"}
+    kind : {"classical", "deep", "ensemble"}
     window_ms, step_ms : float
         Windowing applied to recordings before the estimator.
     estimator : str
-        ``"ClassicalClassifier"`` or ``"DeepClassifier"``.
+        ``"ClassicalClassifier"``, ``"DeepClassifier"`` or ``"ProbabilityEnsemble"``.
     params : dict
         Constructor parameters of the estimator (besides ``fs`` and ``seed``).
     adapt : dict
@@ -243,9 +245,9 @@ def build_estimator(
     adapt = {f"adapt_{k}": v for k, v in spec.adapt.items()}
     window = {"window_ms": spec.window_ms, "step_ms": spec.step_ms}  # for recording input
     params = {**adapt, **window, **spec.params, **overrides, "seed": seed}
-    if cls is ClassicalClassifier:
-        params["fs"] = fs
     valid = set(inspect.signature(cls).parameters)
+    if "fs" in valid:
+        params["fs"] = fs
     bad = set(params) - valid
     if bad:
         raise ConfigError(

@@ -3,7 +3,7 @@
 * `DeepClassifier`, `DeepRegressor`: registered architectures trained by `Trainer`,
   with `adapt` (head / full fine-tuning, AdaBN) and safetensors persistence;
 * `FeatureTransformer`, `ClassicalClassifier`: features -> scaler -> LDA/SVM/RF/kNN;
-* `methods`: named pipelines (``lda-td``, ``tcn``, ...) read from ``configs/methods``;
+* `methods`: named pipelines (``lda-td``, ``tcn``, ...) read from ``myoshift/configs/methods``;
 * `distributed`: data-parallel training under ``torchrun``.
 """
 

@@ -1,7 +1,8 @@
 """Named methods: a paper's recipe (windowing + estimator + adaptation) under one name.
 
-Methods are read from YAML files, one per method, in ``configs/methods/`` of the
-source tree (and from every folder listed in ``MYOSHIFT_METHODS_DIR``, separated by
+Methods are read from YAML files, one per method, in ``myoshift/configs/methods/`` (package
+data, so an installed package has them) and from every folder listed in
+``MYOSHIFT_METHODS_DIR`` (separated by
 ``os.pathsep``, whose files override the built-in ones). A file looks like::
 
     name: lda-td
@@ -101,10 +102,9 @@ class MethodSpec:
 
 def config_dirs() -> list[Path]:
     """Folders searched for method YAML files, lowest priority first."""
-    here = Path(__file__).resolve()
-    dirs = [p / "configs" / "methods" for p in here.parents[:4]]
+    builtin = Path(__file__).resolve().parents[1] / "configs" / "methods"
     extra = [Path(p) for p in os.environ.get("MYOSHIFT_METHODS_DIR", "").split(os.pathsep) if p]
-    return [d for d in dirs if d.is_dir()][:1] + extra
+    return [builtin, *extra]
 
 
 def _deep_param_names() -> set[str]:

@@ -198,3 +198,13 @@ def test_shared_source_set_is_fitted_once() -> None:
     assert res.n_failed == 0
     assert res.meta["n_folds"] == 2 and len(res.records) == 4
     assert len(fits) == 1
+
+
+def test_ensemble_cache_key_covers_member_recipes() -> None:
+    """Editing a member's config must not serve the ensemble's cached results."""
+    from myoshift.evaluation.runner import resolve_method
+    from myoshift.learn.methods import get_method
+
+    method = resolve_method("tcn-lda-ensemble")
+    assert [m["name"] for m in method.params["members"]] == ["tcn-transfer", "lda-tdar"]
+    assert method.params["members"][0]["params"] == get_method("tcn-transfer").params

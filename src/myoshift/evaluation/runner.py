@@ -94,6 +94,9 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
         "adapt": getattr(spec, "adapt", {}),
         "overrides": overrides,
     }
+    members = getattr(spec, "params", {}).get("members", [])
+    if members:  # an ensemble's results depend on its members' recipes too
+        params["members"] = [get_method(m["method"]).to_dict() for m in members]
     return Method(
         spec.name,
         functools.partial(_build_registered, spec.name, overrides),

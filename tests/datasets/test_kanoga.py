@@ -10,9 +10,9 @@ import pytest
 
 from myoshift.datasets import get_dataset
 from myoshift.datasets.kanoga import PLACEMENT, Kanoga
-from myoshift.errors import DataFormatError
 from myoshift.recording import RecordingSet
 from tests.conftest import require_dataset
+from tests.datasets.helpers import assert_error_names_file, load_real
 
 FOLDER = "LongTermSEMG_Kanoga"
 
@@ -87,9 +87,7 @@ def test_bad_files_name_the_file(tmp_path: Path, name: str, content: str, needle
     good = _write(tmp_path, sub=1, day=2, motion=1, trial=1)
     bad = good.parent / name
     bad.write_text(content)
-    with pytest.raises(DataFormatError, match=needle) as err:
-        _load(tmp_path)
-    assert str(bad) in str(err.value)
+    assert_error_names_file(lambda: _load(tmp_path), bad, needle)
 
 
 # -- the real recordings ------------------------------------------------------------------
@@ -97,9 +95,7 @@ def test_bad_files_name_the_file(tmp_path: Path, name: str, content: str, needle
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> RecordingSet:
-    root = require_dataset(FOLDER)
-    ds = Kanoga(data_dir=root.parent, cache_dir=tmp_path_factory.mktemp("cache"))
-    return ds.load(show_progress=False)
+    return load_real("kanoga", FOLDER, tmp_path_factory)
 
 
 @pytest.mark.realdata

@@ -13,6 +13,7 @@ from myoshift.datasets.libemg_onesubject import SOURCE_CLASSES, LibEMGOneSubject
 from myoshift.errors import DataFormatError, DataNotFoundError
 from myoshift.recording import REST, UNLABELLED, RecordingSet
 from tests.conftest import require_dataset
+from tests.datasets.helpers import assert_error_names_file
 
 FOLDER = "OneSubjectMyoDataset"
 
@@ -86,9 +87,7 @@ def test_bad_files_name_the_file(tmp_path: Path, name: str, content: str, needle
     good = _write(tmp_path, trial=3, rep=0, cls=0)
     bad = good.parent / name
     bad.write_text(content)
-    with pytest.raises(DataFormatError, match=needle) as err:
-        _load(tmp_path)
-    assert str(bad) in str(err.value)
+    assert_error_names_file(lambda: _load(tmp_path), bad, needle)
 
 
 def test_stream_is_unlabelled(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import pytest
 
 from myoshift.datasets import get_dataset
 from myoshift.datasets.myoarmband import MyoArmband
-from myoshift.errors import DataFormatError
 from myoshift.recording import RecordingSet
 from tests.conftest import require_dataset
+from tests.datasets.helpers import assert_error_names_file, load_real
 
 FOLDER = "MyoArmbandDataset"
 
@@ -83,9 +83,7 @@ def test_bad_files_name_the_file(tmp_path: Path, name: str, content: bytes, need
     folder = _write_session(tmp_path, "EvaluationDataset", "Female1", "Test1", ks=[0])
     bad = folder / name
     bad.write_bytes(content)
-    with pytest.raises(DataFormatError, match=needle) as err:
-        _load(tmp_path)
-    assert str(bad) in str(err.value)
+    assert_error_names_file(lambda: _load(tmp_path), bad, needle)
 
 
 # -- the real recordings ------------------------------------------------------------------
@@ -93,9 +91,7 @@ def test_bad_files_name_the_file(tmp_path: Path, name: str, content: bytes, need
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> RecordingSet:
-    root = require_dataset(FOLDER)
-    ds = MyoArmband(data_dir=root.parent, cache_dir=tmp_path_factory.mktemp("cache"))
-    return ds.load(show_progress=False)
+    return load_real("myoarmband", FOLDER, tmp_path_factory)
 
 
 @pytest.mark.realdata

@@ -10,9 +10,9 @@ import pytest
 
 from myoshift.datasets import get_dataset
 from myoshift.datasets.three_dc import MIN_SECONDS, SHORT_SECONDS, ThreeDC, imu_stream
-from myoshift.errors import DataFormatError
 from myoshift.recording import RecordingSet
 from tests.conftest import require_dataset
+from tests.datasets.helpers import assert_error_names_file, load_real
 
 FOLDER = "3DCDataset"
 
@@ -132,9 +132,7 @@ def test_bad_files_name_the_file(tmp_path: Path, target: str, content: str, need
     emg = _write_pair(tmp_path)
     bad = emg if target == "emg" else emg.parent.parent / "IMU" / emg.name.replace("EMG", "IMU")
     bad.write_text(content)
-    with pytest.raises(DataFormatError, match=needle) as err:
-        _load(tmp_path)
-    assert str(bad) in str(err.value)
+    assert_error_names_file(lambda: _load(tmp_path), bad, needle)
 
 
 @pytest.mark.parametrize(
@@ -149,9 +147,7 @@ def test_bad_file_names(tmp_path: Path, name: str, needle: str) -> None:
     emg = _write_pair(tmp_path)
     bad = emg.parent / name
     bad.write_text(emg.read_text())
-    with pytest.raises(DataFormatError, match=needle) as err:
-        _load(tmp_path)
-    assert str(bad) in str(err.value)
+    assert_error_names_file(lambda: _load(tmp_path), bad, needle)
 
 
 # -- the real recordings ------------------------------------------------------------------
@@ -159,9 +155,7 @@ def test_bad_file_names(tmp_path: Path, name: str, needle: str) -> None:
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> RecordingSet:
-    root = require_dataset(FOLDER)
-    ds = ThreeDC(data_dir=root.parent, cache_dir=tmp_path_factory.mktemp("cache"))
-    return ds.load(show_progress=False)
+    return load_real("3dc", FOLDER, tmp_path_factory)
 
 
 @pytest.mark.realdata

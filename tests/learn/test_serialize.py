@@ -32,6 +32,21 @@ def test_deep_round_trip(tmp_path: Path) -> None:
     back.adapt(X, labels, mode="head", epochs=1)  # a loaded model can be adapted
 
 
+def test_augment_spec_is_saved(tmp_path: Path) -> None:
+    """An augmentation given as plain data trains, changes the fit and survives save/load."""
+    X, y, g = separable()
+    spec = [["noise", {"snr_db": [10, 20]}], ["scale", {"low": 0.5, "high": 1.5}]]
+    clf = DeepClassifier(**FAST, augment=spec).fit(X, y, g)
+    plain = DeepClassifier(**FAST).fit(X, y, g)
+    assert not np.array_equal(clf.predict_proba(X), plain.predict_proba(X))
+    clf.save(tmp_path / "m")
+    back = DeepClassifier.load(tmp_path / "m")
+    assert back.augment == spec
+    assert np.array_equal(back.predict_proba(X), clf.predict_proba(X))
+    again = DeepClassifier(**FAST, augment=spec).fit(X, y, g)  # seeded: reproducible
+    assert np.array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
 def test_regressor_round_trip(tmp_path: Path) -> None:
     X, _, _ = separable()
     t = np.abs(X[:, :2]).mean(2)

@@ -6,6 +6,7 @@ from myoshift.recording import Layout
 from myoshift.signal.augment import (
     Augmenter,
     add_noise_snr,
+    as_augmenter,
     channel_dropout,
     mixup,
     one_hot,
@@ -162,3 +163,32 @@ def test_augmenter_bad_config() -> None:
         Augmenter(["scale"], p=1.5)
     with pytest.raises(ShapeError, match="3-D"):
         Augmenter(["scale"])(np.zeros((4, 10)), np.zeros(4), 0)
+
+
+def test_as_augmenter_from_plain_data() -> None:
+    """A JSON/YAML spec builds the same chain as the Augmenter it describes."""
+    X, y = batch(), np.arange(64) % 3
+    steps = [["noise", {"snr_db": [10, 30]}], "scale", ["rotate", {"max_shift": 1}]]
+    direct = Augmenter([("noise", {"snr_db": (10, 30)}), "scale", ("rotate", {"max_shift": 1})])
+    for spec in (steps, {"steps": steps, "p": 0.5}):
+        aug = as_augmenter(spec)
+        assert aug is not None
+        np.testing.assert_array_equal(aug(X, y, 3)[0], direct(X, y, 3)[0])
+    per_step = as_augmenter({"steps": ["scale", "dropout"], "p": [1.0, 0.0]})
+    assert isinstance(per_step, Augmenter) and per_step.p == [1.0, 0.0]
+    assert as_augmenter(None) is None
+    assert as_augmenter(direct) is direct
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ({"stepz": ["scale"]}, "list of steps"),
+        ("scale", "callable, a list"),
+        ([["noise", 20]], "name, kwargs"),
+        (["flip"], "unknown augmentation"),
+    ],
+)
+def test_as_augmenter_bad_spec(spec: object, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        as_augmenter(spec)

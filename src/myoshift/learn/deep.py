@@ -37,6 +37,7 @@ from myoshift.learn.data import (
 )
 from myoshift.learn.trainer import Augment, TrainConfig, Trainer, TrainResult, predict_batches
 from myoshift.models import EMGModel, build_model, get_model_class
+from myoshift.signal.augment import as_augmenter
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
         class_weight: str | dict[Any, float] | None = None,
         val_fraction: float = 0.15,
         patience: int | None = 10,
-        augment: Augment | None = None,
+        augment: Augment | list[Any] | dict[str, Any] | None = None,
         standardize: bool = True,
         seed: int = 0,
         device: str = "cpu",
@@ -170,7 +171,8 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
             "adapt_lr",
         ):  # do not change the result of fit
             params.pop(k)
-        params["augment"] = repr(self.augment) if self.augment is not None else None
+        if callable(self.augment):
+            params["augment"] = repr(self.augment)
         return {"estimator": type(self).__name__, **params}
 
     def _model_params(self, X: Any) -> dict[str, Any]:
@@ -249,7 +251,7 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
             Xa[va] if len(va) else None,
             y_enc[va] if len(va) else None,
             class_weight=weights,
-            augment=self.augment,
+            augment=as_augmenter(self.augment),
             run_id=self._run_id(),
         )
         net.eval()
@@ -409,8 +411,11 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         trains on everything for ``epochs``.
     patience : int or None
         Epochs without validation-loss improvement before stopping.
-    augment : callable ``(X, y, rng) -> (X, y)`` or None
-        Applied to each training batch (e.g. `myoshift.signal.augment.Augmenter`).
+    augment : callable, list, dict or None
+        Applied to each training batch: a callable ``(X, y, rng) -> (X, y)`` (e.g.
+        `myoshift.signal.augment.Augmenter`), or the Augmenter's arguments as plain data,
+        which method configs can hold and saved estimators keep: a list of steps
+        (``[["noise", {"snr_db": [20, 40]}], "scale"]``) or ``{"steps": [...], "p": 0.5}``.
     standardize : bool
         Per-channel z-scoring with training statistics (stored in the weights).
     seed : int

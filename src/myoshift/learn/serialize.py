@@ -18,8 +18,9 @@ weights with a strict key/shape check. Classical pipelines (LDA, SVM, random for
 kNN) are refitted on the stored training features, which is exact and deterministic
 with the stored seed; the probe predictions are compared after refitting, so a
 scikit-learn version that would change the model is detected (`ModelFileError`)
-instead of silently giving other predictions. A fitted ``augment`` callable is not
-saved (the loaded estimator has ``augment=None``).
+instead of silently giving other predictions. An ``augment`` given as plain
+data (steps) is saved; an ``augment`` callable is not (the loaded estimator has
+``augment=None``).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def _from_json(value: Any) -> Any:
 def _params(est: Any) -> dict[str, Any]:
     out = {}
     for k, v in est.get_params(deep=False).items():
-        if k == "augment" and v is not None:
+        if k == "augment" and callable(v):
             log.warning("augment=%r is not saved; the loaded estimator has augment=None", v)
             v = None
         try:

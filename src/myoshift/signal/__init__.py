@@ -3,6 +3,7 @@
 from myoshift.signal.augment import (
     Augmenter,
     add_noise_snr,
+    as_augmenter,
     channel_dropout,
     mixup,
     rotate_electrodes,
@@ -88,6 +89,7 @@ __all__ = [
     # augmentation
     "Augmenter",
     "add_noise_snr",
+    "as_augmenter",
     "channel_dropout",
     "mixup",
     "rotate_electrodes",

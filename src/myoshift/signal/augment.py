@@ -297,3 +297,39 @@ class Augmenter:
             if mask.any():
                 arr[mask] = fn(arr[mask], rng=gen, **kwargs)
         return arr, labels
+
+
+def as_augmenter(spec: Any) -> Callable[..., Any] | None:
+    """An augmentation callable from a callable, an `Augmenter` spec, or None.
+
+    ``spec`` may be a callable ``(X, y, rng) -> (X, y)`` (returned as is), a list of
+    `Augmenter` steps, or a dict ``{"steps": [...], "p": ...}``; plain data like this
+    fits in a method config and in a saved estimator's JSON. Pairs may be lists (JSON
+    has no tuples): ``[["noise", {"snr_db": [20, 40]}], ["scale", {}]]``.
+    """
+    if spec is None or callable(spec):
+        return spec
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"steps", "p"}
+        if unknown or "steps" not in spec:
+            raise ConfigError(
+                "augment spec must be a list of steps or {'steps': [...], 'p': ...}, "
+                f"got {spec!r}"
+            )
+        steps, p = spec["steps"], spec.get("p", 0.5)
+    elif isinstance(spec, (list, tuple)):
+        steps, p = spec, 0.5
+    else:
+        raise ConfigError(f"augment must be a callable, a list of steps or a dict, got {spec!r}")
+    if isinstance(p, list):
+        p = tuple(p)
+
+    def _step(step: Any) -> Any:
+        if isinstance(step, (list, tuple)):
+            if len(step) != 2 or not isinstance(step[1], dict):
+                raise ConfigError(f"augment step must be a name or [name, kwargs], got {step!r}")
+            kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in step[1].items()}
+            return (step[0], kwargs)
+        return step
+
+    return Augmenter([_step(st) for st in steps], p=p)

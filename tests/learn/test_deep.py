@@ -129,6 +129,34 @@ def test_adapt_full_and_errors(fitted: DeepClassifier) -> None:
         fitted.adapt(X, y, mode="tent")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_ring_alignment_undoes_a_rotated_armband(tmp_path: Path, k: int) -> None:
+    """Target windows rotated by k electrodes: alignment finds the inverse rotation."""
+    X, y, g = separable(n_classes=4, n_channels=4, seed=0)
+    clf = DeepClassifier(**FAST).fit(X, y, g)
+    Xt, yt, _ = separable(n_classes=4, n_channels=4, seed=6)
+    rotated = np.roll(Xt, k, axis=1)  # data channel c holds electrode c - k
+    unrotated = clf.predict_proba(Xt)
+    clf.adapt(rotated, yt, mode="head", epochs=0, align="ring")
+    assert clf.alignment_["rotation"] == k
+    assert len(clf.alignment_["loss"]) == 4
+    assert np.argmin(clf.alignment_["loss"]) == k
+    # the kept channel order undoes the rotation exactly
+    np.testing.assert_array_equal(clf.predict_proba(rotated), unrotated)
+    assert clf.score(rotated, yt) > 0.9
+    clf.save(tmp_path / "m")  # the rotation is part of the saved network
+    back = DeepClassifier.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.predict_proba(rotated), clf.predict_proba(rotated))
+
+
+def test_ring_alignment_errors(fitted: DeepClassifier) -> None:
+    X, y, _ = separable(seed=7)
+    with pytest.raises(ConfigError, match="unknown alignment"):
+        fitted.adapt(X, y, align="grid")
+    with pytest.raises(ConfigError, match="align='ring'.*needs labels"):
+        fitted.adapt(X, mode="adabn", align="ring")
+
+
 def test_adabn_without_batchnorm_is_refused() -> None:
     X, y, g = separable(n_per_class=8)
     clf = DeepClassifier(**{**FAST, "epochs": 1, "model": "tcn"}, model_params={"norm": "group"})

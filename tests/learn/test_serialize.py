@@ -102,3 +102,21 @@ def test_mismatched_weights(tmp_path: Path) -> None:
     (a / "estimator.json").write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match="do not match"):
         load_estimator(a)
+
+
+def test_channel_order_must_be_a_permutation(tmp_path: Path) -> None:
+    import hashlib
+
+    from safetensors.numpy import load_file, save_file
+
+    X, y, _ = separable()
+    d = DeepClassifier(**FAST).fit(X, y).save(tmp_path / "m")
+    weights = d / "weights.safetensors"
+    tensors = load_file(str(weights))
+    tensors["order"] = np.zeros_like(tensors["order"])  # every input reads channel 0
+    save_file(tensors, str(weights))
+    doc = json.loads((d / "estimator.json").read_text())
+    doc["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    (d / "estimator.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="not a permutation"):
+        load_estimator(d)

@@ -5,7 +5,11 @@
 * full fine-tuning: every parameter is trained (usually with a smaller learning rate);
 * AdaBN (Li et al. 2018, "Adaptive batch normalization for practical domain
   adaptation", Pattern Recognition 80): the running mean and variance of every
-  batch-norm layer are re-estimated on target windows, without labels; no weight changes.
+  batch-norm layer are re-estimated on target windows, without labels; no weight changes;
+* ring alignment: for an armband put on rotated, the rotation of the electrode ring
+  under which the fitted network explains the labelled target windows best (lowest
+  mean loss) is chosen and kept as the network's input channel order, before any
+  fine-tuning. It needs no training, only one forward pass per candidate rotation.
 
 `DeepClassifier.adapt` and `DeepRegressor.adapt` use these functions.
 """
@@ -22,6 +26,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from myoshift.errors import ConfigError
 
 MODES = ("head", "full", "adabn", "adabn+head")
+ALIGNMENTS = ("ring",)
 
 
 def batchnorm_layers(net: nn.Module) -> list[_BatchNorm]:
@@ -103,3 +108,51 @@ def trainable(net: nn.Module, which: str) -> tuple[list[nn.Parameter], Callable[
         head.train()
 
     return list(head.parameters()), head_mode
+
+
+@torch.no_grad()
+def align_ring(
+    net: nn.Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batch_size: int = 256,
+    device: str = "cpu",
+) -> tuple[int, np.ndarray]:
+    """Rotate ``net``'s input channel order to the ring rotation that fits ``(X, y)`` best.
+
+    ``net`` must have an ``order`` buffer (``StandardizedNet``): network channel ``c``
+    reads data channel ``order[c]``. Each of the ``C`` rotations ``k`` (``order`` rolled
+    by ``k`` electrodes) is scored by the mean ``loss`` of ``net`` on the target windows;
+    the best is kept (ties go to the smaller ``k``, so ``k = 0`` when nothing is gained).
+    Returns ``k`` and the mean loss of every rotation.
+
+    Raises
+    ------
+    ConfigError
+        ``net`` has no ``order`` buffer, or no windows are given.
+    """
+    order = getattr(net, "order", None)
+    if not isinstance(order, torch.Tensor):
+        raise ConfigError(f"{type(net).__name__} has no channel order to align")
+    if len(X) == 0:
+        raise ConfigError("ring alignment needs labelled target windows, got none")
+    was_training = net.training
+    net.eval()
+    base = order.clone()
+    n_ch = base.numel()
+    scores = np.zeros(n_ch)
+    targets = torch.as_tensor(y).to(device)
+    try:
+        for k in range(n_ch):
+            order.copy_(torch.roll(base, -k))
+            total = 0.0
+            for sl in _batches(len(X), batch_size):
+                xb = torch.from_numpy(np.ascontiguousarray(X[sl], dtype=np.float32)).to(device)
+                total += float(loss(net(xb), targets[sl])) * (sl.stop - sl.start)
+            scores[k] = total / len(X)
+    finally:
+        net.train(was_training)
+    best = int(np.argmin(scores))
+    order.copy_(torch.roll(base, -best))
+    return best, scores

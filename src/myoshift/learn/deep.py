@@ -45,16 +45,24 @@ AdaptMode = Literal["head", "full", "adabn", "adabn+head"]
 
 
 class StandardizedNet(nn.Module):
-    """``model((x - mean) / std)`` with per-channel statistics stored as buffers."""
+    """``model((x[:, order] - mean) / std)``: channel order and per-channel statistics.
+
+    ``order`` (identity unless an alignment changed it, see `adaptation.align_ring`)
+    maps the network's input channel ``c`` to the data's channel ``order[c]``; ``mean``
+    and ``std`` are in the network's channel order. All three are buffers, saved with
+    the weights.
+    """
 
     mean: torch.Tensor
     std: torch.Tensor
+    order: torch.Tensor
 
     def __init__(self, model: EMGModel, n_channels: int) -> None:
         super().__init__()
         self.model = model
         self.register_buffer("mean", torch.zeros(1, n_channels, 1))
         self.register_buffer("std", torch.ones(1, n_channels, 1))
+        self.register_buffer("order", torch.arange(n_channels))
 
     def set_stats(self, X: np.ndarray) -> None:
         """Per-channel mean and std over windows and time of ``X`` (n, C, T)."""
@@ -68,13 +76,15 @@ class StandardizedNet(nn.Module):
     def head(self) -> nn.Module:
         return self.model.head
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _inputs(self, x: torch.Tensor) -> torch.Tensor:
         self.model.check_input(x)
-        return self.model((x - self.mean) / self.std)
+        return (x.index_select(1, self.order) - self.mean) / self.std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(self._inputs(x))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        self.model.check_input(x)
-        return self.model.embed((x - self.mean) / self.std)
+        return self.model.embed(self._inputs(x))
 
 
 class _DeepEstimator(RecordingInput, BaseEstimator):
@@ -107,6 +117,7 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
         adapt_mode: AdaptMode = "head",
         adapt_epochs: int = 10,
         adapt_lr: float | None = None,
+        adapt_align: str | None = None,
         window_ms: float | None = None,
         step_ms: float | None = None,
     ) -> None:
@@ -135,6 +146,7 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
         self.adapt_mode = adapt_mode
         self.adapt_epochs = adapt_epochs
         self.adapt_lr = adapt_lr
+        self.adapt_align = adapt_align
 
     # ------------------------------------------------------------------ internals
     def _train_config(self, **overrides: Any) -> TrainConfig:
@@ -169,6 +181,7 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
             "adapt_mode",
             "adapt_epochs",
             "adapt_lr",
+            "adapt_align",
         ):  # do not change the result of fit
             params.pop(k)
         if callable(self.augment):
@@ -290,6 +303,7 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
         epochs: int | None = None,
         lr: float | None = None,
         batch_size: int | None = None,
+        align: str | None = None,
     ) -> _DeepEstimator:
         """Calibrate the fitted estimator to a new domain, in place.
 
@@ -307,12 +321,18 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
             ``adabn+head``: both, in that order.
         epochs : int or None
             Fine-tuning epochs (all data, no validation split, constant learning rate);
-            None uses ``adapt_epochs``.
+            None uses ``adapt_epochs``; 0 fine-tunes nothing (alignment / AdaBN only).
         lr : float or None
             Fine-tuning learning rate; None uses ``adapt_lr``, else ``lr / 10`` for
             full and ``lr`` for head fine-tuning.
         batch_size : int or None
             Default: the estimator's.
+        align : {"ring"} or None
+            None uses ``adapt_align``. ``"ring"``: first rotate the network's input
+            channel order to the electrode-ring rotation that explains the labelled
+            target windows best (`adaptation.align_ring`; for armbands put on
+            rotated), then calibrate as ``mode`` says. The chosen rotation is kept in
+            the weights and reported in ``alignment_``.
 
         Raises
         ------
@@ -320,25 +340,45 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
             Unknown mode, labels missing, or labels/outputs that do not match the
             fitted classes or targets.
         """
-        from myoshift.learn.adaptation import MODES
+        from myoshift.learn.adaptation import ALIGNMENTS, MODES
 
         mode = self.adapt_mode if mode is None else mode
         epochs = self.adapt_epochs if epochs is None else epochs
         lr = self.adapt_lr if lr is None else lr
+        align = self.adapt_align if align is None else align
         if mode not in MODES:
             raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(MODES)}")
+        if align is not None and align not in ALIGNMENTS:
+            raise ConfigError(f"unknown alignment {align!r}; valid: {', '.join(ALIGNMENTS)}")
         self._check_fitted().to(self.device)
         X = self._as_input(X)
         Xa, y_from, _ = unpack(X, y)
         Xa = self._check_X(Xa)
-        if mode != "adabn":
+        if mode != "adabn" or align is not None:
             if y_from is None:
-                raise ConfigError(f"adapt(mode={mode!r}) needs labels y for the target windows")
+                what = f"align={align!r}" if mode == "adabn" else f"mode={mode!r}"
+                raise ConfigError(f"adapt({what}) needs labels y for the target windows")
             # check labels before touching the network
             self._encode_adapt(y_from, len(Xa))
+        if align is not None:
+            k, scores = adaptation.align_ring(
+                self.net_,
+                Xa,
+                self._encode_adapt(y_from, len(Xa))[0],
+                self._align_loss,
+                batch_size or self.batch_size,
+                self.device,
+            )
+            self.alignment_ = {"rotation": k, "loss": scores.tolist()}
+            log.info(
+                "ring alignment: rotation %d (mean loss %.3f vs %.3f unrotated)",
+                k,
+                scores[k],
+                scores[0],
+            )
         if mode in ("adabn", "adabn+head"):
             adaptation.adabn(self.net_, Xa, batch_size or self.batch_size, self.device)
-        if mode == "adabn":
+        if mode == "adabn" or int(epochs) == 0:
             return self
         y_enc, _ = self._encode_adapt(y_from, len(Xa))
         lr_ = lr if lr is not None else (self.lr if mode.endswith("head") else self.lr / 10)
@@ -369,6 +409,12 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
 
     def _encode_adapt(self, y: Any, n: int) -> tuple[np.ndarray, int]:
         raise NotImplementedError
+
+    def _align_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean loss that scores a candidate alignment (cross-entropy or squared error)."""
+        if self._task == "classification":
+            return nn.functional.cross_entropy(out, target.long())
+        return nn.functional.mse_loss(out, target.to(out.dtype).view_as(out))
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
@@ -427,7 +473,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         Checkpoint every epoch there and resume from it (see `myoshift.learn.trainer`).
     verbose : bool
         Progress bar and per-epoch log lines.
-    adapt_mode, adapt_epochs, adapt_lr
+    adapt_mode, adapt_epochs, adapt_lr, adapt_align
         Defaults of `adapt` (so a method's recipe includes its calibration).
     window_ms, step_ms : float or None
         Windowing applied when ``X`` is a Recording / RecordingSet (see `RecordingInput`).
@@ -436,6 +482,9 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
     ----------
     classes_ : ndarray
     net_ : StandardizedNet
+    alignment_ : dict
+        After ``adapt(align="ring")``: the chosen ``rotation`` and the mean ``loss`` of
+        every candidate.
     history_ : list of dict
         Per-epoch train/validation loss (and validation accuracy).
     """

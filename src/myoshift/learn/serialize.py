@@ -238,6 +238,9 @@ def load_estimator(path: str | Path) -> Any:
         else:
             est.classes_ = _classes_from(fitted["classes"])
             load_state(net, weights)
+        order = net.order.numpy()
+        if sorted(order.tolist()) != list(range(len(order))):
+            raise ModelFileError(f"{weights}: channel order {order.tolist()} is not a permutation")
         if str(est.device).startswith("cuda") and not torch.cuda.is_available():
             log.warning("%s was saved with device=%r; no CUDA here, using cpu", d, est.device)
             est.device = "cpu"

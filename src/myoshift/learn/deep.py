@@ -354,17 +354,19 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
         X = self._as_input(X)
         Xa, y_from, _ = unpack(X, y)
         Xa = self._check_X(Xa)
+        y_enc = None
         if mode != "adabn" or align is not None:
             if y_from is None:
                 what = f"align={align!r}" if mode == "adabn" else f"mode={mode!r}"
                 raise ConfigError(f"adapt({what}) needs labels y for the target windows")
-            # check labels before touching the network
-            self._encode_adapt(y_from, len(Xa))
+            # encoded (and checked) once, before touching the network
+            y_enc, _ = self._encode_adapt(y_from, len(Xa))
         if align is not None:
+            assert y_enc is not None
             k, scores = adaptation.align_ring(
                 self.net_,
                 Xa,
-                self._encode_adapt(y_from, len(Xa))[0],
+                y_enc,
                 self._align_loss,
                 batch_size or self.batch_size,
                 self.device,
@@ -380,7 +382,7 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
             adaptation.adabn(self.net_, Xa, batch_size or self.batch_size, self.device)
         if mode == "adabn" or int(epochs) == 0:
             return self
-        y_enc, _ = self._encode_adapt(y_from, len(Xa))
+        assert y_enc is not None
         lr_ = lr if lr is not None else (self.lr if mode.endswith("head") else self.lr / 10)
         cfg = self._train_config(
             epochs=int(epochs),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,9 @@ FUSED_HTD = frozenset({"mav", "iav", "wl", "mfl", "mavfd", "zc", "ssc"})
 #: Elements (windows x channels x samples) per chunk: small enough for the CPU cache.
 CHUNK_ELEMENTS = 1 << 16
 
-#: Rows (windows x channels) per call of the fused Hudgins TD kernel.
+#: Rows (windows x channels) per call of the fused Hudgins TD kernel: its (rows, 4)
+#: result stays small enough for the allocator to reuse instead of faulting in fresh
+#: pages on every call (1.4x faster on a whole dataset).
 FUSED_ROWS = 1 << 14
 
 
@@ -127,12 +130,13 @@ def extract_features(
     out = np.empty((n, len(cols)))
     if n == 0 or c == 0:
         return out, cols
-    explicit_chunks = chunk_size is not None
+    fused = _accel.enabled() and t >= 1 and set(names) <= FUSED_HTD
     if chunk_size is None:
-        chunk_size = max(1, CHUNK_ELEMENTS // max(1, c * t))
+        chunk_size = max(1, (FUSED_ROWS // c) if fused else CHUNK_ELEMENTS // max(1, c * t))
     elif not isinstance(chunk_size, int) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    if _accel.enabled() and t >= 1 and set(names) <= FUSED_HTD:
+    stats_of: Callable[[np.ndarray], WindowStats] = WindowStats
+    if fused:
         # Hudgins TD and its relatives: one compiled read of each window
         thr = {
             nm: check_threshold(
@@ -140,15 +144,12 @@ def extract_features(
             )
             for nm in ("zc", "ssc")
         }
-        # chunks of ~16k rows keep the kernel's (rows, 4) result small enough to be reused
-        # from the allocator instead of faulting in fresh pages on every call (1.4x faster)
-        step = chunk_size if explicit_chunks else max(1, FUSED_ROWS // c)
-        for start in range(0, n, step):
-            stats = WindowStats.fused_htd(X[start : start + step], thr["zc"], thr["ssc"])
-            _fill(out, start, stats, specs, routed, fs)
-        return out, cols
+
+        def stats_of(block: np.ndarray) -> WindowStats:
+            return WindowStats.fused_htd(block, thr["zc"], thr["ssc"])
+
     for start in range(0, n, chunk_size):
-        _fill(out, start, WindowStats(X[start : start + chunk_size]), specs, routed, fs)
+        _fill(out, start, stats_of(X[start : start + chunk_size]), specs, routed, fs)
     return out, cols
 
 

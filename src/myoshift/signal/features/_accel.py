@@ -220,6 +220,30 @@ if AVAILABLE:  # pragma: no branch
             out[r, 3] = s
         return out
 
+    @numba.njit(inline="always")
+    def _htd_rows(
+        r0: Any,
+        r1: Any,
+        r2: Any,
+        count: int,
+        zc_thr: float,
+        ssc_thr: float,
+        a_abs: Any,
+        a_ad: Any,
+        a_zc: Any,
+        a_ss: Any,
+    ) -> None:  # pragma: no cover - compiled
+        """Add the Hudgins TD terms of ``count`` values of three consecutive rows."""
+        for j in range(count):
+            v0 = _f64(r0[j])
+            v1 = _f64(r1[j])
+            d0 = v1 - v0
+            d1 = _f64(r2[j]) - v1
+            a_abs[j] += abs(v0)
+            a_ad[j] += abs(d0)
+            a_zc[j] += 1.0 if (v0 * v1 < 0) & (abs(d0) >= zc_thr) else 0.0
+            a_ss[j] += 1.0 if d0 * d1 <= -ssc_thr else 0.0
+
     @numba.njit(cache=True, nogil=True)
     def _block_htd(
         x: Any, g: int, zc_thr: float, ssc_thr: float, cum: Any, inner: Any, b0: int
@@ -266,28 +290,9 @@ if AVAILABLE:  # pragma: no branch
                 r0 = xf[base : base + width]
                 r1 = xf[base + c_n : base + c_n + width]
                 r2 = xf[base + 2 * c_n : base + 2 * c_n + width]
-                for j in range(width):
-                    v0 = _f64(r0[j])
-                    v1 = _f64(r1[j])
-                    d0 = v1 - v0
-                    d1 = _f64(r2[j]) - v1
-                    a_abs[j] += abs(v0)
-                    a_ad[j] += abs(d0)
-                    a_zc[j] += 1.0 if (v0 * v1 < 0) & (abs(d0) >= zc_thr) else 0.0
-                    a_ss[j] += 1.0 if d0 * d1 <= -ssc_thr else 0.0
+                _htd_rows(r0, r1, r2, width, zc_thr, ssc_thr, a_abs, a_ad, a_zc, a_ss)
             for t in range(t0 + n_multi * m, stop):  # the remaining full rows
-                r0 = x[t]
-                r1 = x[t + 1]
-                r2 = x[t + 2]
-                for c in range(c_n):
-                    v0 = _f64(r0[c])
-                    v1 = _f64(r1[c])
-                    d0 = v1 - v0
-                    d1 = _f64(r2[c]) - v1
-                    a_abs[c] += abs(v0)
-                    a_ad[c] += abs(d0)
-                    a_zc[c] += 1.0 if (v0 * v1 < 0) & (abs(d0) >= zc_thr) else 0.0
-                    a_ss[c] += 1.0 if d0 * d1 <= -ssc_thr else 0.0
+                _htd_rows(x[t], x[t + 1], x[t + 2], c_n, zc_thr, ssc_thr, a_abs, a_ad, a_zc, a_ss)
             for t in range(stop, t0 + g):  # the last two rows: terms reaching past
                 pos = t - t0
                 for c in range(c_n):

@@ -208,3 +208,39 @@ def test_ensemble_cache_key_covers_member_recipes() -> None:
     method = resolve_method("tcn-lda-ensemble")
     assert [m["name"] for m in method.params["members"]] == ["tcn-transfer", "lda-tdar"]
     assert method.params["members"][0]["params"] == get_method("tcn-transfer").params
+
+
+def test_regression_method_end_to_end(tmp_path: Path) -> None:
+    """A regression method (``target: glove``) is fitted, calibrated and scored on the
+    auxiliary stream sampled at window ends; outputs carry regression metrics."""
+    from myoshift.evaluation.runner import resolve_method
+    from myoshift.recording import AuxStream, RecordingSet
+    from tests.evaluation.helpers import ninapro_like
+
+    recs = []
+    for subject in (1, 2):
+        r = ninapro_like(subject=subject)
+        # the "joint angles" follow the active gesture: gesture c bends joint c - 1
+        angles = np.eye(4)[np.maximum(r.labels, 0)][:, 1:] * 60.0
+        r.aux["glove"] = AuxStream(angles, fs=r.fs)
+        recs.append(r)
+    rs = RecordingSet(recs)
+    method = resolve_method("ridge-td-glove")
+    assert method.target == "glove" and method.params["target"] == "glove"
+    assert "target" not in resolve_method("lda-td").params  # classification keys unchanged
+    res = run_benchmark(rs, "within-session", ["ridge-td-glove"], out_dir=tmp_path)
+    assert res.n_failed == 0, res.records[0].get("error")
+    df = pd.read_csv(tmp_path / "results.csv")
+    r2 = df[df["metric"] == "r2"]
+    assert len(r2) == 2 and (r2["value"] > 0.5).all()
+    assert {"rmse", "pearson_r", "nmse"} <= set(df["metric"]) and "accuracy" not in set(
+        df["metric"]
+    )
+    html = (tmp_path / "report.html").read_text()
+    assert "r2" in html and "plots/per_subject.png" in html
+    again = run_benchmark(rs, "within-session", ["ridge-td-glove"], out_dir=tmp_path)
+    assert again.n_cached == 2 and again.n_computed == 0
+    # a dataset without the stream: a clear per-run error, not a crash or a silent label fit
+    plain = RecordingSet([ninapro_like(subject=3)])
+    bad = run_benchmark(plain, "within-session", ["ridge-td-glove"], show_progress=False)
+    assert bad.n_failed == 1 and "no auxiliary stream 'glove'" in bad.records[0]["error"]

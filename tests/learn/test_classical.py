@@ -7,8 +7,8 @@ import pytest
 from sklearn.base import clone
 
 from myoshift.errors import ConfigError, ShapeError
-from myoshift.learn import ClassicalClassifier, FeatureTransformer
-from myoshift.learn.classical import CLASSIFIERS
+from myoshift.learn import ClassicalClassifier, ClassicalRegressor, FeatureTransformer
+from myoshift.learn.classical import CLASSIFIERS, REGRESSORS
 
 from .conftest import separable
 
@@ -60,3 +60,43 @@ def test_errors() -> None:
         clf.predict(X[:, :2])
     with pytest.raises(ShapeError, match="3-D"):
         clf.predict(X[0])
+
+
+def amplitude_targets(seed: int = 0, n: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """Windows whose per-channel amplitudes are the (2-D) targets, plus a constant."""
+    rng = np.random.default_rng(seed)
+    amp = rng.uniform(0.5, 3.0, (n, 4))
+    X = (rng.standard_normal((n, 4, 32)) * amp[:, :, None]).astype(np.float32)
+    return X, np.stack([amp[:, 0] + amp[:, 1], 2.0 * amp[:, 3]], axis=1)
+
+
+@pytest.mark.parametrize("name", REGRESSORS)
+def test_regressors_fit_predict(name: str) -> None:
+    X, t = amplitude_targets()
+    Xt, tt = amplitude_targets(seed=1)
+    reg = ClassicalRegressor(regressor=name, fs=200.0).fit(X, t)
+    pred = reg.predict(Xt)
+    assert pred.shape == tt.shape and reg.score(Xt, tt) > 0.6  # R²
+    one = ClassicalRegressor(regressor=name, fs=200.0).fit(X, t[:, 0])
+    assert one.predict(Xt).shape == (len(Xt),)  # 1-D targets give 1-D predictions
+    assert clone(reg).get_params() == reg.get_params()
+
+
+def test_regressor_adapt_and_errors() -> None:
+    X, t = amplitude_targets()
+    Xs, ts = amplitude_targets(seed=3)
+    Xs = Xs * 3.0  # a gain change: the source model's scale no longer fits
+    reg = ClassicalRegressor(fs=200.0).fit(X, t)
+    before = reg.score(Xs[60:], ts[60:])
+    reg.adapt(Xs[:60], ts[:60])
+    assert len(reg.features_train_) == 60 and reg.score(Xs[60:], ts[60:]) > max(before, 0.6)
+    pooled = ClassicalRegressor(fs=200.0).fit(X, t).adapt(Xs[:60], ts[:60], mode="pooled")
+    assert len(pooled.features_train_) == len(X) + 60
+    with pytest.raises(ConfigError, match="shape"):
+        reg.adapt(Xs[:60], ts[:60, :1])
+    with pytest.raises(ShapeError, match="NaN"):
+        reg.adapt(Xs[:2], np.array([[np.nan, 1.0], [1.0, 1.0]]))
+    with pytest.raises(ConfigError, match="unknown regressor"):
+        ClassicalRegressor(regressor="lasso").fit(X, t)
+    with pytest.raises(ConfigError, match="required"):
+        ClassicalRegressor().fit(X)

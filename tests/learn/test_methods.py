@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from myoshift.errors import ConfigError
-from myoshift.learn import ClassicalClassifier, DeepClassifier
+from myoshift.learn import ClassicalClassifier, ClassicalRegressor, DeepClassifier, DeepRegressor
 from myoshift.learn.methods import (
     DEFAULT_DEEP_METHOD,
     MethodSpec,
@@ -59,6 +59,21 @@ def test_bad_config_dicts() -> None:
         spec_from_dict({**base, "citation": "c", "window_ms": 200, "colour": 1})
     with pytest.raises(ConfigError, match="kind"):
         spec_from_dict({**base, "kind": "quantum", "citation": "c", "window_ms": 1})
+    with pytest.raises(ConfigError, match="regression method needs both"):
+        spec_from_dict({**base, "citation": "c", "window_ms": 200, "target": "glove"})
+    reg = {**base, "estimator": "ClassicalRegressor", "citation": "c", "window_ms": 200}
+    with pytest.raises(ConfigError, match="regression method needs both"):
+        spec_from_dict(reg)
+    with pytest.raises(ConfigError, match="stream name"):
+        spec_from_dict({**reg, "target": 3})
+    assert spec_from_dict({**reg, "target": "glove"}).target == "glove"
+
+
+def test_regression_methods_registered() -> None:
+    for name in ("ridge-td-glove", "rcnn-glove"):
+        spec = get_method(name)
+        assert spec.target == "glove" and spec.to_dict()["target"] == "glove"
+    assert get_method("lda-td").target is None
 
 
 def test_extra_methods_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,6 +96,16 @@ def test_every_method_fits_tiny_data(name: str, tmp_path: Path) -> None:
         pytest.skip("ensembles are tested in test_ensemble.py (members are methods themselves)")
     overrides = {"epochs": 1, "threads": 1, "batch_size": 16} if spec.kind == "deep" else {}
     est = build_estimator(spec, fs=200.0, seed=1, **overrides)
+    if spec.target is not None:
+        assert isinstance(est, DeepRegressor if spec.kind == "deep" else ClassicalRegressor)
+        targets = np.eye(3)[y] + 0.1 * np.random.default_rng(0).standard_normal((len(y), 3))
+        est.fit(X, targets, g)
+        pred = est.predict(X)
+        assert pred.shape == (len(X), 3) and np.isfinite(pred).all()
+        back = type(est).load(est.save(tmp_path / name))
+        assert np.allclose(back.predict(X), pred, atol=1e-5)
+        est.adapt(X[:12], targets[:12], **({"epochs": 1} if spec.kind == "deep" else {}))
+        return
     assert isinstance(est, DeepClassifier if spec.kind == "deep" else ClassicalClassifier)
     est.fit(X, y, g)
     pred = est.predict(X)

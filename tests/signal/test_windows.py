@@ -58,3 +58,31 @@ def test_bad_label_mode_and_reserved_meta() -> None:
         make_windows(r, 100, 50, label_mode="median")  # type: ignore[arg-type]
     w = make_windows(r, 100, 50)
     assert w.meta["start"].tolist()[:2] == [0, 10] and set(w.meta["recording"]) == {0}
+
+
+def test_targets_sampled_at_window_end() -> None:
+    from myoshift.recording import AuxStream
+
+    r = make_recording(400)  # 200 Hz
+    ramp = AuxStream(np.stack([np.arange(101.0), -np.arange(101.0)], 1), fs=50.0)  # 2 s
+    r.aux["glove"] = ramp
+    w = make_windows(r, window_ms=100, step_ms=50, targets="glove")  # 20 samples, step 10
+    end_t = (w.meta["start"].to_numpy() + 20 - 1) / 200.0
+    assert w.extra["glove"].shape == (len(w), 2) and w.extra["glove"].dtype == np.float32
+    np.testing.assert_allclose(w.extra["glove"][:, 0], end_t * 50.0, atol=1e-4)
+    np.testing.assert_allclose(w.extra["glove"][:, 1], -end_t * 50.0, atol=1e-4)
+    sub = w.subset([2, 4])
+    np.testing.assert_array_equal(sub.extra["glove"], w.extra["glove"][[2, 4]])
+
+
+def test_target_errors_name_the_problem() -> None:
+    from myoshift.recording import AuxStream
+
+    r = make_recording(200, source="s1.mat")
+    with pytest.raises(ConfigError, match=r"s1.mat has no auxiliary stream 'glove'.*none"):
+        make_windows(r, 100, 50, targets="glove")
+    bad = np.arange(40.0)[:, None]
+    bad[30] = np.nan
+    r.aux["glove"] = AuxStream(bad, fs=40.0)
+    with pytest.raises(Exception, match="target stream 'glove' has NaN"):
+        make_windows(r, 100, 50, targets=["glove"])

@@ -1,7 +1,8 @@
 """``myoshift methods``: the named methods (pipelines) available to benchmarks.
 
-``myoshift methods list [--json]`` prints every method with its kind, windowing and
-citation; ``myoshift methods show NAME`` prints one method's full configuration.
+``myoshift methods list [--json]`` prints every method with its kind, task (class
+labels, or the auxiliary stream a regression method predicts), windowing and citation;
+``myoshift methods show NAME`` prints one method's full configuration.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(specs, indent=2))
         return 0
-    header = f"{'name':<20} {'kind':<10} {'window/step ms':<15} citation"
+    header = f"{'name':<20} {'kind':<10} {'predicts':<9} {'window/step ms':<15} citation"
     print(header)
     print("-" * len(header))
     for s in specs:
@@ -26,7 +27,8 @@ def _list(args: argparse.Namespace) -> int:
         cite = cite if len(cite) <= 90 else cite[:87] + "..."
         win = f"{s['window_ms']:g}/{s['step_ms']:g}"
         default = " (default deep)" if s["name"] == DEFAULT_DEEP_METHOD else ""
-        print(f"{s['name']:<20} {s['kind']:<10} {win:<15} {cite}{default}")
+        task = s["target"] or "labels"
+        print(f"{s['name']:<20} {s['kind']:<10} {task:<9} {win:<15} {cite}{default}")
     return 0
 
 

@@ -26,6 +26,16 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+def _limits(df: pd.DataFrame) -> tuple[float, float]:
+    """y range: [0, 1] for scores in it (accuracies, r), else widened to the data (R², NMSE)."""
+    v = df["value"].to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    return (
+        min(0.0, float(v.min())) if v.size else 0.0,
+        max(1.0, float(v.max())) if v.size else 1.0,
+    )
+
+
 def _metric(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     pf = per_fold(results)
     return pf[pf["metric"] == metric]
@@ -56,7 +66,7 @@ def per_subject_bars(results: pd.DataFrame, path: Path, metric: str = "accuracy"
         ax.set_xticks(x + width * (len(methods) - 1) / 2)
         ax.set_xticklabels(folds, rotation=45, ha="right", fontsize=8)
         ax.set_ylabel(metric)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(*_limits(df))
         ax.set_title(f"calibration {cal}")
         ax.legend(fontsize=8)
     return _save(fig, path)
@@ -77,7 +87,7 @@ def calibration_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy
         )
     ax.set_xlabel("calibration budget (repetitions)")
     ax.set_ylabel(metric)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(*_limits(df))
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -99,7 +109,7 @@ def gap_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Pa
         ax.plot(g.index.astype(float), g.to_numpy(), marker="o", label=f"{m}, cal {cal}")
     ax.set_xlabel("gap (days / sessions)")
     ax.set_ylabel(metric)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(*_limits(df))
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -132,7 +142,7 @@ def condition_bars(results: pd.DataFrame, path: Path, metric: str = "accuracy") 
     ax.set_xticks(x + width * (len(series) - 1) / 2)
     ax.set_xticklabels(conds)
     ax.set_ylabel(metric)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(*_limits(df))
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -179,7 +189,7 @@ def summed_confusions(
             continue
         conds = r.get("conditions", {})
         cm = conds.get("") or conds.get("shift=+0")  # the unshifted test of noaug folds
-        if cm is None:
+        if cm is None or "confusion" not in cm:  # regression runs have none
             continue
         key = (r["key"]["method"], int(r["key"]["calibration"]))
         cells = acc.setdefault(key, {})

@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from myoshift.evaluation import plots
+from myoshift.evaluation.stats import main_metric
 
 if TYPE_CHECKING:
     from myoshift.evaluation.runner import BenchmarkResult
 
-#: metrics shown in the printed table and the report's main table
+#: metrics shown in the printed table and the report's main table (those present)
 MAIN_METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
+#: regression metrics of the main table, shown as plain numbers (not percentages)
+REGRESSION_METRICS = ("r2", "pearson_r", "nmse", "rmse")
 
 
 def _vote_metric(summary: pd.DataFrame) -> list[str]:
@@ -29,6 +32,7 @@ SHORT = {
     "accuracy": "acc %",
     "balanced_accuracy": "bal.acc %",
     "f1_macro": "F1 %",
+    "pearson_r": "r",
     "wall_s": "s/run",
     "peak_rss_mb": "peak MB",
 }
@@ -37,13 +41,15 @@ SHORT = {
 def main_table(result: BenchmarkResult, short: bool = False) -> pd.DataFrame:
     """One row per method × calibration × condition with ``mean ± std`` of main metrics.
 
-    Accuracies are percentages (mean ± std over folds); ``n`` is the number of folds,
-    ``wall_s`` the mean seconds per run and ``peak_rss_mb`` the mean peak memory.
+    Accuracies are percentages (mean ± std over folds), regression metrics plain
+    numbers; ``n`` is the number of folds, ``wall_s`` the mean seconds per run and
+    ``peak_rss_mb`` the mean peak memory.
     """
     s = result.summary
     if s.empty:
         return pd.DataFrame()
-    metrics = [*MAIN_METRICS, *_vote_metric(s)]
+    present = set(s["metric"])
+    metrics = [m for m in (*MAIN_METRICS, *_vote_metric(s), *REGRESSION_METRICS) if m in present]
     res = s[s["metric"].isin(["wall_s", "peak_rss_mb"])]
     resources = {
         (r["method"], r["calibration"], r["metric"]): f"{r['mean']:.1f}" for _, r in res.iterrows()
@@ -54,7 +60,10 @@ def main_table(result: BenchmarkResult, short: bool = False) -> pd.DataFrame:
         row: dict[str, Any] = {"method": m, "calibration": cal, "condition": cond}
         for _, r in g.iterrows():
             sep = "±" if short else " ± "
-            row[r["metric"]] = f"{100 * r['mean']:.1f}{sep}{100 * r['std']:.1f}"
+            if r["metric"] in REGRESSION_METRICS:
+                row[r["metric"]] = f"{r['mean']:.3f}{sep}{r['std']:.3f}"
+            else:
+                row[r["metric"]] = f"{100 * r['mean']:.1f}{sep}{100 * r['std']:.1f}"
             row["n"] = int(r["n"])
         for key in ("wall_s", "peak_rss_mb"):
             row[key] = resources.get((m, cal, key), "")
@@ -108,19 +117,21 @@ def make_plots(result: BenchmarkResult, out: Path) -> list[tuple[str, Path]]:
     res = result.results
     ok = res[res["metric"] != "error"]
     pdir = out / "plots"
+    metric = main_metric(ok)
+    what = "Accuracy" if metric == "accuracy" else metric
     for caption, fn, name in (
-        ("Accuracy per fold (subject)", plots.per_subject_bars, "per_subject.png"),
-        ("Accuracy vs calibration budget", plots.calibration_curve, "calibration.png"),
+        (f"{what} per fold (subject)", plots.per_subject_bars, "per_subject.png"),
+        (f"{what} vs calibration budget", plots.calibration_curve, "calibration.png"),
         (
-            "Accuracy vs gap between the first (training) day/session and the test one",
+            f"{what} vs gap between the first (training) day/session and the test one",
             plots.gap_curve,
             "gap.png",
         ),
-        ("Accuracy per test condition", plots.condition_bars, "conditions.png"),
+        (f"{what} per test condition", plots.condition_bars, "conditions.png"),
     ):
         if ok.empty:
             break
-        path = fn(ok, pdir / name)
+        path = fn(ok, pdir / name, metric)
         if path is not None:
             figs.append((caption, path))
     cms = plots.summed_confusions(result.records, result.meta.get("class_names", ()))
@@ -166,14 +177,15 @@ def write_report(result: BenchmarkResult, out: Path) -> Path:
         "<h1>myoshift benchmark</h1>",
         f"<p>{head}</p>",
         f"<p>{sd['n_runs']} runs ({sd['n_computed']} computed, {sd['n_cached']} from cache, "
-        f"{sd['n_failed']} failed), {sd['wall_s']:.1f} s. Values are percentages, mean ± std "
-        "over folds (subjects); n = number of folds. wall_s: seconds per run (fit + adapt + "
-        "predict); peak_rss_mb: the worker's peak resident memory.</p>",
+        f"{sd['n_failed']} failed), {sd['wall_s']:.1f} s. Values are mean ± std over folds "
+        "(subjects), accuracies in percent; n = number of folds. wall_s: seconds per run "
+        "(fit + adapt + predict); peak_rss_mb: the worker's peak resident memory.</p>",
         "<h2>Results</h2>",
         _table_html(main_table(result)),
     ]
     if not wil.empty:
-        parts += ["<h2>Paired Wilcoxon signed-rank tests (accuracy, over folds)</h2>"]
+        tested = html.escape(str(wil["metric"].iloc[0]))
+        parts += [f"<h2>Paired Wilcoxon signed-rank tests ({tested}, over folds)</h2>"]
         parts.append(_table_html(wil))
     if not fails.empty:
         parts += ["<h2>Failed runs</h2>", _table_html(fails)]

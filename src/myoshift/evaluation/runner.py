@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from myoshift.errors import ConfigError
-from myoshift.evaluation.metrics import classification_metrics
+from myoshift.evaluation.metrics import classification_metrics, regression_metrics
 from myoshift.evaluation.protocols import Fold, Protocol, get_protocol
 from myoshift.evaluation.results import ResultStore, RunKey, config_hash, to_frame
 from myoshift.evaluation.stats import compare_methods, summarize
@@ -57,6 +57,10 @@ class Method:
         Windowing used for train, calibration and test.
     params : dict
         JSON-able description (part of the result cache key).
+    target : str or None
+        Regression: the auxiliary stream (e.g. ``"glove"``) whose value at each window's
+        end is the window's target; the estimator is fitted, adapted and scored on it
+        (RMSE, R², Pearson r, NMSE). None: classification of the window labels.
     """
 
     name: str
@@ -64,6 +68,16 @@ class Method:
     window_ms: float = 200.0
     step_ms: float = 50.0
     params: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+
+    def windows(self, recordings: Sequence[Any]) -> Windows:
+        """The method's windows of ``recordings`` (with its regression target, if any)."""
+        targets = () if self.target is None else (self.target,)
+        return make_windows(recordings, self.window_ms, self.step_ms, targets=targets)
+
+    def y(self, w: Windows) -> np.ndarray:
+        """What the estimator learns from ``w``: labels, or the regression target."""
+        return w.y if self.target is None else w.extra[self.target]
 
 
 def _build_registered(name: str, overrides: dict[str, Any], fs: float, seed: int) -> Any:
@@ -97,12 +111,16 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
     members = getattr(spec, "params", {}).get("members", [])
     if members:  # an ensemble's results depend on its members' recipes too
         params["members"] = [get_method(m["method"]).to_dict() for m in members]
+    target = getattr(spec, "target", None)
+    if target is not None:  # only then, so classification cache keys stay as they were
+        params["target"] = target
     return Method(
         spec.name,
         functools.partial(_build_registered, spec.name, overrides),
         window_ms,
         step_ms,
         json.loads(json.dumps(params, default=str)),
+        target,
     )
 
 
@@ -144,15 +162,15 @@ def _groups_of(w: Windows) -> np.ndarray:
     return np.asarray(meta["recording"].to_numpy())
 
 
-def _fit(est: Any, w: Windows) -> None:
+def _fit(est: Any, w: Windows, y: np.ndarray) -> None:
     try:
         takes_groups = "groups" in inspect.signature(est.fit).parameters
     except (TypeError, ValueError):
         takes_groups = False
     if takes_groups:
-        est.fit(w.X, w.y, groups=_groups_of(w))
+        est.fit(w.X, y, groups=_groups_of(w))
     else:
-        est.fit(w.X, w.y)
+        est.fit(w.X, y)
 
 
 def _limit_threads(est: Any, threads: int | None) -> None:
@@ -183,12 +201,15 @@ def _evaluate(model: Any, fold: Fold, method: Method, vote: int | None) -> dict[
     conditions: dict[str, Any] = {}
     n_test = 0
     for cond, test in fold.conditions():
-        wte = make_windows(test, method.window_ms, method.step_ms)
+        wte = method.windows(test)
         pred = np.asarray(model.predict(wte.X))
-        labels = sorted(set(wte.y.tolist()) | set(pred.tolist()))
-        conditions[cond] = classification_metrics(
-            wte.y, pred, labels, wte.meta["recording"].to_numpy(), vote
-        )
+        if method.target is not None:
+            conditions[cond] = regression_metrics(method.y(wte), pred)
+        else:
+            labels = sorted(set(wte.y.tolist()) | set(pred.tolist()))
+            conditions[cond] = classification_metrics(
+                wte.y, pred, labels, wte.meta["recording"].to_numpy(), vote
+            )
         n_test = max(n_test, len(wte))
     return {"conditions": conditions, "n_test": n_test}
 
@@ -224,9 +245,9 @@ def run_task(
         fs = float(folds[0].train[0].fs)
         est = method.build(fs, seed)
         _limit_threads(est, threads)
-        wtr = make_windows(folds[0].train, method.window_ms, method.step_ms)
+        wtr = method.windows(folds[0].train)
         n_train = len(wtr)
-        _fit(est, wtr)
+        _fit(est, wtr, method.y(wtr))
         del wtr
         fitted = est
     except Exception as exc:
@@ -250,8 +271,8 @@ def run_task(
                 if not hasattr(fitted, "adapt"):
                     raise ConfigError(f"method {method.name!r} has no adapt(); use calibration 0")
                 model = copy.deepcopy(fitted)
-                wc = make_windows(fold.calibration, method.window_ms, method.step_ms)
-                model.adapt(wc.X, wc.y)
+                wc = method.windows(fold.calibration)
+                model.adapt(wc.X, method.y(wc))
                 record["info"]["n_calibration"] = len(wc)
             out = _evaluate(model, fold, method, vote)
             record.update(status="ok", conditions=out["conditions"])

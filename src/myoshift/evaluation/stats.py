@@ -79,8 +79,18 @@ def paired_wilcoxon(
     return out
 
 
-def compare_methods(results: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
-    """`paired_wilcoxon` for every pair of methods at every calibration budget."""
+def main_metric(results: pd.DataFrame) -> str:
+    """The headline metric of a results table: ``accuracy``, or ``r2`` for regression."""
+    has_accuracy = bool((results["metric"] == "accuracy").any()) if not results.empty else True
+    return "accuracy" if has_accuracy or not (results["metric"] == "r2").any() else "r2"
+
+
+def compare_methods(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """`paired_wilcoxon` for every pair of methods at every calibration budget.
+
+    ``metric`` None compares on the `main_metric` of ``results``.
+    """
+    metric = metric or main_metric(results)
     rows = []
     df = results[results["metric"] == metric]
     methods = sorted(df["method"].unique())

@@ -3,7 +3,8 @@
 `FeatureTransformer` wraps `myoshift.signal.extract_features` as a stateless
 scikit-learn transformer; `ClassicalClassifier` chains it with a `StandardScaler` and
 LDA, SVM, random forest or kNN, the baselines of the EMG literature (Hudgins et al.
-1993; Englehart & Hudgins 2003; LibEMG).
+1993; Englehart & Hudgins 2003; LibEMG); `ClassicalRegressor` does the same with ridge
+or random-forest regression for continuous targets (glove joint angles).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -24,12 +26,13 @@ from sklearn.svm import SVC
 
 import myoshift.signal as _signal
 from myoshift.errors import ConfigError, ShapeError
-from myoshift.learn.data import RecordingInput, check_labels, unpack
+from myoshift.learn.data import RecordingInput, check_labels, check_targets, unpack
 from myoshift.signal.windows import Windows
 
 log = logging.getLogger(__name__)
 
 CLASSIFIERS = ("lda", "svm", "rf", "knn")
+REGRESSORS = ("ridge", "rf")
 
 
 def make_classifier(name: str, seed: int = 0, **params: Any) -> BaseEstimator:
@@ -54,6 +57,17 @@ def make_classifier(name: str, seed: int = 0, **params: Any) -> BaseEstimator:
     if name == "knn":
         return KNeighborsClassifier(**{"n_neighbors": 5, **params})
     raise ConfigError(f"unknown classifier {name!r}; valid: {', '.join(CLASSIFIERS)}")
+
+
+def make_regressor(name: str, seed: int = 0, **params: Any) -> BaseEstimator:
+    """A fresh scikit-learn regressor by short name (``ridge`` or ``rf``), seeded."""
+    if name == "ridge":
+        return Ridge(**{"alpha": 1.0, **params})
+    if name == "rf":
+        return RandomForestRegressor(
+            **{"n_estimators": 100, "random_state": seed, "n_jobs": 1, **params}
+        )
+    raise ConfigError(f"unknown regressor {name!r}; valid: {', '.join(REGRESSORS)}")
 
 
 class FeatureTransformer(TransformerMixin, BaseEstimator):
@@ -114,7 +128,106 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_out_, dtype=object)
 
 
-class ClassicalClassifier(RecordingInput, ClassifierMixin, BaseEstimator):
+class _FeaturePipeline(RecordingInput, BaseEstimator):
+    """Feature extraction, scaling, refitting and persistence of the classical estimators.
+
+    Subclasses define the constructor parameters (``features``, ``fs``,
+    ``feature_params``, ``scale``, ``seed``, ``adapt_mode``, ``window_ms``, ``step_ms``)
+    and `_make_model`, the scikit-learn model after the scaler.
+    """
+
+    features: str | list[str]
+    fs: float | None
+    feature_params: dict[str, Any] | None
+    scale: bool
+    seed: int
+    adapt_mode: Literal["target", "pooled"]
+
+    def _make_model(self, y: np.ndarray) -> BaseEstimator:
+        raise NotImplementedError
+
+    def _transformer(self, X: Any) -> FeatureTransformer:
+        fs = self.fs if self.fs is not None else getattr(self, "fs_", None)
+        if fs is None and isinstance(X, Windows):
+            fs = X.fs
+        self.fs_ = fs
+        return FeatureTransformer(self.features, fs, self.feature_params)
+
+    def _features(self, X: Any) -> np.ndarray:
+        ft = self._transformer(X)
+        arr, _, _ = unpack(X)
+        fitted_channels: int | None = getattr(self, "n_channels_in_", None)
+        if fitted_channels is not None and arr.shape[1] != fitted_channels:
+            raise ShapeError(
+                f"X has {arr.shape[1]} channels but {type(self).__name__} was fitted on "
+                f"{fitted_channels}"
+            )
+        return ft.fit(X).transform(X)
+
+    def _refit(self, F: np.ndarray, y: np.ndarray) -> None:
+        steps: list[tuple[str, Any]] = []
+        if self.scale:
+            steps.append(("scaler", StandardScaler()))
+        steps.append(("model", self._make_model(y)))
+        self.pipeline_ = Pipeline(steps).fit(F, y)
+        self.features_train_ = np.asarray(F, dtype=np.float64)
+        self.y_train_ = np.asarray(y)
+
+    def _fit_features(self, X: Any) -> np.ndarray:
+        """Features of the training windows; records the input channel/feature counts."""
+        self.__dict__.pop("n_channels_in_", None)
+        self.fs_ = None
+        arr, _, _ = unpack(X)
+        F = self._features(X)
+        self.n_channels_in_ = int(arr.shape[1])
+        self.n_features_in_ = int(F.shape[1])
+        return F
+
+    def _adapt_data(
+        self, X: Any, y: np.ndarray, mode: str | None
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        """Features and targets to refit on for ``adapt`` (``target`` or ``pooled``)."""
+        mode = self.adapt_mode if mode is None else mode
+        if mode not in ("target", "pooled"):
+            raise ConfigError(f"unknown adapt mode {mode!r}; valid: target, pooled")
+        F = self._features(X)
+        if mode == "pooled":
+            F = np.concatenate([self.features_train_, F])
+            y = np.concatenate([self.y_train_, y])
+        return F, y, mode
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "pipeline_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
+
+    def transform_features(self, X: Any) -> np.ndarray:
+        """Feature matrix of ``X`` (before scaling), as the pipeline sees it."""
+        self._check_fitted()
+        return self._features(self._as_input(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.pipeline_.predict(self.transform_features(X)))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write ``path/estimator.json`` and ``path/weights.safetensors`` (no pickle)."""
+        from myoshift.learn.serialize import save_estimator
+
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        from myoshift.learn.serialize import load_estimator
+
+        est = load_estimator(path)
+        if not isinstance(est, cls):
+            raise ConfigError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est
+
+
+class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
     """Features -> StandardScaler -> LDA/SVM/RF/kNN, with the scikit-learn contract.
 
     Parameters
@@ -168,39 +281,18 @@ class ClassicalClassifier(RecordingInput, ClassifierMixin, BaseEstimator):
         self.scale = scale
         self.seed = seed
 
-    def _transformer(self, X: Any) -> FeatureTransformer:
-        fs = self.fs if self.fs is not None else getattr(self, "fs_", None)
-        if fs is None and isinstance(X, Windows):
-            fs = X.fs
-        self.fs_ = fs
-        return FeatureTransformer(self.features, fs, self.feature_params)
-
-    def _features(self, X: Any) -> np.ndarray:
-        ft = self._transformer(X)
-        arr, _, _ = unpack(X)
-        fitted_channels: int | None = getattr(self, "n_channels_in_", None)
-        if fitted_channels is not None and arr.shape[1] != fitted_channels:
-            raise ShapeError(
-                f"X has {arr.shape[1]} channels but {type(self).__name__} was fitted on "
-                f"{fitted_channels}"
-            )
-        return ft.fit(X).transform(X)
-
-    def _refit(self, F: np.ndarray, y: np.ndarray) -> None:
-        steps: list[tuple[str, Any]] = []
-        if self.scale:
-            steps.append(("scaler", StandardScaler()))
+    def _make_model(self, y: np.ndarray) -> BaseEstimator:
         clf = make_classifier(self.classifier, self.seed, **(self.classifier_params or {}))
         if isinstance(clf, CalibratedClassifierCV):
             smallest = int(np.unique(y, return_counts=True)[1].min())
             if smallest < 2:
                 raise ConfigError("svm needs at least 2 windows of every class")
             clf.set_params(cv=min(5, smallest))
-        steps.append(("clf", clf))
-        self.pipeline_ = Pipeline(steps).fit(F, y)
+        return clf
+
+    def _refit(self, F: np.ndarray, y: np.ndarray) -> None:
+        super()._refit(F, y)
         self.classes_ = self.pipeline_.classes_
-        self.features_train_ = np.asarray(F, dtype=np.float64)
-        self.y_train_ = np.asarray(y)
 
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> ClassicalClassifier:
         """Fit on windows ``(n, C, T)`` (or a Windows object) and labels."""
@@ -208,32 +300,13 @@ class ClassicalClassifier(RecordingInput, ClassifierMixin, BaseEstimator):
             raise ConfigError(
                 f"unknown classifier {self.classifier!r}; valid: {', '.join(CLASSIFIERS)}"
             )
-        self.__dict__.pop("n_channels_in_", None)
-        self.fs_ = None
         X = self._as_input(X)
         arr, y, _ = unpack(X, y, groups)
         y = check_labels(y, len(arr))
         if len(np.unique(y)) < 2:
             raise ConfigError(f"need at least 2 classes to fit a classifier, got {np.unique(y)}")
-        F = self._features(X)
-        self.n_channels_in_ = int(arr.shape[1])
-        self.n_features_in_ = int(F.shape[1])
-        self._refit(F, y)
+        self._refit(self._fit_features(X), y)
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "pipeline_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
-
-    def transform_features(self, X: Any) -> np.ndarray:
-        """Feature matrix of ``X`` (before scaling), as the pipeline sees it."""
-        self._check_fitted()
-        return self._features(self._as_input(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        return np.asarray(self.pipeline_.predict(self.transform_features(X)))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return np.asarray(self.pipeline_.predict_proba(self.transform_features(X)))
@@ -262,9 +335,6 @@ class ClassicalClassifier(RecordingInput, ClassifierMixin, BaseEstimator):
             Unknown mode, missing labels, or classes unknown to the fitted model.
         """
         self._check_fitted()
-        mode = self.adapt_mode if mode is None else mode
-        if mode not in ("target", "pooled"):
-            raise ConfigError(f"unknown adapt mode {mode!r}; valid: target, pooled")
         X = self._as_input(X)
         arr, y, _ = unpack(X, y)
         if y is None:
@@ -276,11 +346,8 @@ class ClassicalClassifier(RecordingInput, ClassifierMixin, BaseEstimator):
                 f"adapt got classes {unknown.tolist()} unknown to the fitted model "
                 f"({len(self.classes_)} classes: {self.classes_.tolist()})"
             )
-        F = self._features(X)
-        if mode == "pooled":
-            F = np.concatenate([self.features_train_, F])
-            y = np.concatenate([self.y_train_, y])
-        else:
+        F, y, used = self._adapt_data(X, y, mode)
+        if used == "target":
             missing = np.setdiff1d(self.classes_, y)
             if len(missing):
                 log.warning(
@@ -291,18 +358,81 @@ class ClassicalClassifier(RecordingInput, ClassifierMixin, BaseEstimator):
         self._refit(F, y)
         return self
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Write ``path/estimator.json`` and ``path/weights.safetensors`` (no pickle)."""
-        from myoshift.learn.serialize import save_estimator
 
-        return save_estimator(self, path)
+class ClassicalRegressor(RegressorMixin, _FeaturePipeline):
+    """Features -> StandardScaler -> ridge or random-forest regression of continuous targets.
 
-    @classmethod
-    def load(cls, path: str | Path) -> ClassicalClassifier:
-        from myoshift.learn.serialize import load_estimator
+    The classical baseline of EMG-to-kinematics regression (e.g. glove joint angles from
+    Ninapro; Hudgins TD or TD-AR features with a linear or forest regressor). Targets
+    are ``(n,)`` or ``(n, k)``; predictions have the same shape.
 
-        est = load_estimator(path)
-        if not isinstance(est, cls):
-            raise ConfigError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
-        return est
+    Parameters
+    ----------
+    regressor : {"ridge", "rf"}
+        ``ridge``: `sklearn.linear_model.Ridge` (alpha 1.0 on standardised features);
+        ``rf``: RandomForestRegressor (100 trees, seeded).
+    regressor_params : dict or None
+        Overrides of the regressor's defaults.
+    features, fs, feature_params, scale, seed, adapt_mode, window_ms, step_ms
+        As in `ClassicalClassifier`.
+    """
+
+    def __init__(
+        self,
+        regressor: str = "ridge",
+        features: str | list[str] = "hudgins-td",
+        fs: float | None = None,
+        feature_params: dict[str, Any] | None = None,
+        regressor_params: dict[str, Any] | None = None,
+        scale: bool = True,
+        seed: int = 0,
+        adapt_mode: Literal["target", "pooled"] = "target",
+        window_ms: float | None = None,
+        step_ms: float | None = None,
+    ) -> None:
+        self.window_ms = window_ms
+        self.step_ms = step_ms
+        self.adapt_mode = adapt_mode
+        self.regressor = regressor
+        self.features = features
+        self.fs = fs
+        self.feature_params = feature_params
+        self.regressor_params = regressor_params
+        self.scale = scale
+        self.seed = seed
+
+    def _make_model(self, y: np.ndarray) -> BaseEstimator:
+        return make_regressor(self.regressor, self.seed, **(self.regressor_params or {}))
+
+    def _targets(self, y: Any, n: int) -> np.ndarray:
+        arr = check_targets(y, n).astype(np.float64)
+        return arr[:, 0] if np.ndim(y) == 1 else arr
+
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> ClassicalRegressor:
+        """Fit on windows ``(n, C, T)`` and targets ``(n,)`` or ``(n, k)``."""
+        if self.regressor not in REGRESSORS:
+            raise ConfigError(
+                f"unknown regressor {self.regressor!r}; valid: {', '.join(REGRESSORS)}"
+            )
+        X = self._as_input(X)
+        arr, _, _ = unpack(X, y, groups)
+        targets = self._targets(y, len(arr))
+        self._refit(self._fit_features(X), targets)
+        return self
+
+    def adapt(
+        self, X: Any, y: Any = None, mode: Literal["target", "pooled"] | None = None
+    ) -> ClassicalRegressor:
+        """Recalibrate on target windows and targets, in place (``target`` or ``pooled``)."""
+        self._check_fitted()
+        X = self._as_input(X)
+        arr, _, _ = unpack(X, y)
+        targets = self._targets(y, len(arr))
+        if targets.shape[1:] != self.y_train_.shape[1:]:
+            raise ConfigError(
+                f"adapt got targets of shape {targets.shape[1:]} per window, the model was "
+                f"fitted on {self.y_train_.shape[1:]}"
+            )
+        F, targets, _ = self._adapt_data(X, targets, mode)
+        self._refit(F, targets)
+        return self

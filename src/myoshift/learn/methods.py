@@ -15,6 +15,10 @@ data, so an installed package has them) and from every folder listed in
     params: {classifier: lda, features: hudgins-td}
     adapt: {mode: target}           # how `adapt` is called on calibration data
 
+A regression method names the auxiliary stream it predicts (``target: glove``) and a
+regressor (``ClassicalRegressor`` or ``DeepRegressor``); the runner then samples that
+stream at each window's end as the window's target and reports regression metrics.
+
 Every registered deep architecture that takes raw windows and has no file of its own
 gets a method with its name, the architecture's citation and its training recipe
 (``EMGModel.recipe``). `build_estimator` turns a method into an unfitted estimator.
@@ -32,8 +36,8 @@ from typing import Any
 import yaml
 
 from myoshift.errors import ConfigError
-from myoshift.learn.classical import ClassicalClassifier
-from myoshift.learn.deep import DeepClassifier
+from myoshift.learn.classical import ClassicalClassifier, ClassicalRegressor
+from myoshift.learn.deep import DeepClassifier, DeepRegressor
 from myoshift.learn.ensemble import ProbabilityEnsemble
 from myoshift.models import get_model_class, model_names
 
@@ -44,10 +48,23 @@ DEFAULT_STEP_MS = 25.0
 KINDS = ("classical", "deep", "ensemble")
 ESTIMATORS: dict[str, type] = {
     "ClassicalClassifier": ClassicalClassifier,
+    "ClassicalRegressor": ClassicalRegressor,
     "DeepClassifier": DeepClassifier,
+    "DeepRegressor": DeepRegressor,
     "ProbabilityEnsemble": ProbabilityEnsemble,
 }
-_FIELDS = ("name", "kind", "estimator", "citation", "description", "window_ms", "step_ms", "params")
+REGRESSORS = ("ClassicalRegressor", "DeepRegressor")
+_FIELDS = (
+    "name",
+    "kind",
+    "estimator",
+    "citation",
+    "description",
+    "window_ms",
+    "step_ms",
+    "params",
+    "target",
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +81,8 @@ class MethodSpec:
     window_ms, step_ms : float
         Windowing applied to recordings before the estimator.
     estimator : str
-        ``"ClassicalClassifier"``, ``"DeepClassifier"`` or ``"ProbabilityEnsemble"``.
+        A key of `ESTIMATORS` (``"ClassicalClassifier"``, ``"DeepClassifier"``,
+        ``"ProbabilityEnsemble"``, ``"ClassicalRegressor"``, ``"DeepRegressor"``).
     params : dict
         Constructor parameters of the estimator (besides ``fs`` and ``seed``).
     adapt : dict
@@ -73,6 +91,9 @@ class MethodSpec:
         ``adapt_lr`` defaults, so ``est.adapt(X, y)`` follows the method's recipe.
     source : str
         File the method was read from, or ``"registry"`` for generated deep methods.
+    target : str or None
+        For regression methods, the auxiliary stream predicted (e.g. ``"glove"``);
+        None for classification.
     """
 
     name: str
@@ -85,6 +106,7 @@ class MethodSpec:
     params: dict[str, Any] = field(default_factory=dict)
     adapt: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    target: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +119,7 @@ class MethodSpec:
             "estimator": self.estimator,
             "params": dict(self.params),
             "adapt": dict(self.adapt),
+            "target": self.target,
         }
 
 
@@ -130,6 +153,16 @@ def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
         raise ConfigError(
             f"{where}: estimator must be one of {sorted(ESTIMATORS)}, got {d['estimator']!r}"
         )
+    target = d.get("target")
+    is_regressor = d["estimator"] in REGRESSORS
+    if is_regressor != (target is not None):
+        raise ConfigError(
+            f"{where}: a regression method needs both a regressor estimator "
+            f"({', '.join(REGRESSORS)}) and 'target' (the auxiliary stream to predict); "
+            f"got estimator {d['estimator']!r} and target {target!r}"
+        )
+    if target is not None and (not isinstance(target, str) or not target):
+        raise ConfigError(f"{where}: field 'target' must be a stream name such as 'glove'")
     params = dict(d.get("params") or {})
     citation = d.get("citation") or ""
     window_ms = d.get("window_ms")
@@ -158,6 +191,7 @@ def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
         params=params,
         adapt=dict(d.get("adapt") or {}),
         source=source,
+        target=target,
     )
 
 

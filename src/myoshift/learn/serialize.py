@@ -8,19 +8,19 @@ A saved estimator is a folder with two files:
     config, training history) and the SHA-256 of the weights file;
 ``weights.safetensors``
     the arrays: network weights and buffers for deep estimators; for classical
-    estimators the training feature matrix and labels plus the predicted
-    probabilities on a probe of them.
+    estimators the training feature matrix and labels (or targets) plus the predicted
+    probabilities (or predictions) on a probe of them.
 
 Loading reads only JSON and safetensors (neither can execute code), checks the hash,
 so a truncated or tampered weights file raises `ModelFileError`, and rebuilds the
 estimator. Deep networks are rebuilt from their registry config and receive the
 weights with a strict key/shape check. Classical pipelines (LDA, SVM, random forest,
-kNN) are refitted on the stored training features, which is exact and deterministic
-with the stored seed; the probe predictions are compared after refitting, so a
-scikit-learn version that would change the model is detected (`ModelFileError`)
-instead of silently giving other predictions. An ``augment`` given as plain
-data (steps) is saved; an ``augment`` callable is not (the loaded estimator has
-``augment=None``).
+kNN; ridge and random-forest regressors) are refitted on the stored training features,
+which is exact and deterministic with the stored seed; the probe predictions are
+compared after refitting, so a scikit-learn version that would change the model is
+detected (`ModelFileError`) instead of silently giving other predictions. An
+``augment`` given as plain data (steps) is saved; an ``augment`` callable is not (the
+loaded estimator has ``augment=None``).
 """
 
 from __future__ import annotations
@@ -105,9 +105,16 @@ def _classes_from(d: dict[str, Any]) -> np.ndarray:
     return np.asarray(d["values"], dtype=np.dtype(d["dtype"]))
 
 
+def _probe(est: Any, F: np.ndarray) -> np.ndarray:
+    """Outputs of a classical pipeline on a few training rows, to check a refit on load."""
+    pipe = est.pipeline_
+    out = pipe.predict_proba(F) if hasattr(pipe, "predict_proba") else pipe.predict(F)
+    return np.asarray(out, dtype=np.float64)
+
+
 def save_estimator(est: Any, path: str | Path) -> Path:
     """Write a fitted estimator to folder ``path``; returns the folder."""
-    from myoshift.learn.classical import ClassicalClassifier
+    from myoshift.learn.classical import ClassicalClassifier, ClassicalRegressor
     from myoshift.learn.deep import DeepClassifier, DeepRegressor
 
     d = Path(path)
@@ -132,25 +139,25 @@ def save_estimator(est: Any, path: str | Path) -> Path:
             fitted["y_ndim"] = est.y_ndim_
             fitted["n_outputs"] = est.n_outputs_
         save_file(tensors, str(weights))
-    elif isinstance(est, ClassicalClassifier):
+    elif isinstance(est, ClassicalClassifier | ClassicalRegressor):
         est._check_fitted()
         F = np.ascontiguousarray(est.features_train_, dtype=np.float64)
-        arrays: dict[str, np.ndarray] = {
-            "features_train": F,
-            "probe_proba": np.asarray(est.pipeline_.predict_proba(F[:_PROBE]), dtype=np.float64),
-        }
+        probe = _probe(est, F[:_PROBE])
+        arrays: dict[str, np.ndarray] = {"features_train": F, "probe": probe}
         fitted = {
-            "classes": _classes_json(est.classes_),
             "y_train": _classes_json(np.asarray(est.y_train_)),
             "n_channels_in": est.n_channels_in_,
             "n_features_in": est.n_features_in_,
             "fs": est.fs_,
         }
+        if isinstance(est, ClassicalRegressor):
+            arrays["y_train"] = np.ascontiguousarray(est.y_train_, dtype=np.float64)
+            del fitted["y_train"]
         np_save_file(arrays, str(weights))
     else:
         raise ConfigError(
             f"cannot save {type(est).__name__}; supported: DeepClassifier, "
-            "DeepRegressor, ClassicalClassifier"
+            "DeepRegressor, ClassicalClassifier, ClassicalRegressor"
         )
     doc = {
         "format": FORMAT,
@@ -192,34 +199,34 @@ def _read(d: Path) -> tuple[dict[str, Any], Path]:
 
 def load_estimator(path: str | Path) -> Any:
     """Load an estimator written by `save_estimator` (see module docstring)."""
-    from myoshift.learn.classical import ClassicalClassifier
+    from myoshift.learn.classical import ClassicalClassifier, ClassicalRegressor
     from myoshift.learn.deep import DeepClassifier, DeepRegressor, StandardizedNet
     from myoshift.learn.trainer import load_state
     from myoshift.models import from_config
 
     d = Path(path)
     doc, weights = _read(d)
-    classes = {c.__name__: c for c in (DeepClassifier, DeepRegressor, ClassicalClassifier)}
+    known = (DeepClassifier, DeepRegressor, ClassicalClassifier, ClassicalRegressor)
+    classes = {c.__name__: c for c in known}
     cls = classes.get(doc.get("class", ""))
     if cls is None:
         raise ModelFileError(f"{d / JSON_NAME}: unknown estimator class {doc.get('class')!r}")
     try:
         est = cls(**_from_json(doc["params"]))
         fitted = doc["fitted"]
-        if cls is ClassicalClassifier:
+        if cls is ClassicalClassifier or cls is ClassicalRegressor:
             arrays = np_load_file(str(weights))
             F = arrays["features_train"]
-            y = _classes_from(fitted["y_train"])
+            y = arrays["y_train"] if cls is ClassicalRegressor else _classes_from(fitted["y_train"])
             est.n_channels_in_ = int(fitted["n_channels_in"])
             est.n_features_in_ = int(fitted["n_features_in"])
             est.fs_ = fitted["fs"]
             est._refit(F, y)
-            probe = est.pipeline_.predict_proba(F[:_PROBE])
-            if probe.shape != arrays["probe_proba"].shape or not np.allclose(
-                probe, arrays["probe_proba"], atol=1e-6
-            ):
+            probe = _probe(est, F[:_PROBE])
+            saved = arrays["probe"] if "probe" in arrays else arrays["probe_proba"]  # <= 0.1
+            if probe.shape != saved.shape or not np.allclose(probe, saved, atol=1e-6):
                 raise ModelFileError(
-                    f"{d}: the refitted classifier does not reproduce the saved predictions "
+                    f"{d}: the refitted pipeline does not reproduce the saved predictions "
                     "(different scikit-learn version?)"
                 )
             return est

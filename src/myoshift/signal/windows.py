@@ -36,6 +36,9 @@ class Windows:
     meta : DataFrame
         One row per window: ``recording`` (index in the input sequence), ``start``
         (first sample), ``repetition`` and every metadata field of its recording.
+    extra : dict of str to ndarray
+        Per-window arrays beside the labels, e.g. regression targets from auxiliary
+        streams (``make_windows(..., targets="glove")``), each ``(n_windows, k)``.
     """
 
     X: np.ndarray
@@ -133,6 +136,17 @@ def _meta_repetition(rec: Recording) -> int:
         return 0
 
 
+def _target_at(rec: Recording, name: str, times: np.ndarray) -> np.ndarray:
+    """Auxiliary stream ``name`` of ``rec`` at ``times`` (seconds); clear error if absent."""
+    if name not in rec.aux:
+        have = ", ".join(sorted(rec.aux)) or "none"
+        raise ConfigError(
+            f"recording {rec._name()} has no auxiliary stream {name!r} to use as a target "
+            f"(streams: {have})"
+        )
+    return rec.aux[name].at(times)
+
+
 def make_windows(
     recordings: Recording | Iterable[Recording],
     window_ms: float,
@@ -140,6 +154,7 @@ def make_windows(
     label_mode: LabelMode = "majority",
     drop_unlabelled: bool = True,
     dtype: type = np.float32,
+    targets: str | Sequence[str] = (),
 ) -> Windows:
     """Cut every recording into windows of ``window_ms`` every ``step_ms``.
 
@@ -153,11 +168,19 @@ def make_windows(
         How a window's label is chosen (see `window_codes`).
     drop_unlabelled : bool
         Drop windows whose label is ``UNLABELLED``; if False they are kept with -1.
+    targets : str or sequence of str
+        Auxiliary streams (e.g. ``"glove"``) to sample as continuous targets: the
+        stream's value, linearly interpolated, at the time of the window's last sample
+        (what a causal regressor must output after seeing the window). Stored in
+        ``Windows.extra[name]`` as ``(n_windows, n_dims)`` float32.
 
     Raises
     ------
     ConfigError
-        Empty input, mixed rates/channels, or no recording long enough for one window.
+        Empty input, mixed rates/channels, no recording long enough for one window, or
+        a recording without a requested target stream.
+    ShapeError
+        Non-finite samples in the windows or the targets.
     """
     if label_mode not in ("majority", "last", "pure"):
         raise ConfigError(f"unknown label mode {label_mode!r}; valid: majority, last, pure")
@@ -167,7 +190,9 @@ def make_windows(
     _check_compatible(recs)
     fs = recs[0].fs
     window, step = ms_to_samples(window_ms, fs), ms_to_samples(step_ms, fs)
+    names = (targets,) if isinstance(targets, str) else tuple(targets)
     xs, ys, reps, rows = [], [], [], []
+    aux: dict[str, list[np.ndarray]] = {name: [] for name in names}
     for i, r in enumerate(recs):
         starts = window_starts(r.n_samples, window, step)
         if len(starts) == 0:
@@ -185,6 +210,8 @@ def make_windows(
         xs.append(view[keep])
         ys.append(y[keep])
         reps.append(rep[keep])
+        for name in names:
+            aux[name].append(_target_at(r, name, (starts[keep] + window - 1) / fs))
         fields = {k: v for k, v in r.meta.items() if k not in _RESERVED}
         rows.append(pd.DataFrame({**fields, "recording": i, "start": starts[keep]}))
     if not xs:
@@ -198,6 +225,10 @@ def make_windows(
         raise ShapeError("windows contain NaN or Inf; clean or interpolate the recordings first")
     meta = pd.concat(rows, ignore_index=True)
     meta["repetition"] = np.concatenate(reps)
+    extra = {name: np.concatenate(parts) for name, parts in aux.items()}
+    for name, values in extra.items():
+        if not np.isfinite(values).all():
+            raise ShapeError(f"target stream {name!r} has NaN or Inf at some window ends")
     return Windows(
         X,
         np.concatenate(ys),
@@ -207,4 +238,5 @@ def make_windows(
         max((r.class_names for r in recs), key=len),
         window,
         step,
+        extra,
     )

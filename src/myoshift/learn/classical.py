@@ -10,7 +10,6 @@ or random-forest regression for continuous targets (glove joint angles).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +26,7 @@ from sklearn.svm import SVC
 import myoshift.signal as _signal
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.learn.data import RecordingInput, check_labels, check_targets, unpack
+from myoshift.learn.persist import Persistent
 from myoshift.signal.windows import Windows
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_out_, dtype=object)
 
 
-class _FeaturePipeline(RecordingInput, BaseEstimator):
+class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
     """Feature extraction, scaling, refitting and persistence of the classical estimators.
 
     Subclasses define the constructor parameters (``features``, ``fs``,
@@ -209,22 +209,6 @@ class _FeaturePipeline(RecordingInput, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         return np.asarray(self.pipeline_.predict(self.transform_features(X)))
-
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Write ``path/estimator.json`` and ``path/weights.safetensors`` (no pickle)."""
-        from myoshift.learn.serialize import save_estimator
-
-        return save_estimator(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Any:
-        from myoshift.learn.serialize import load_estimator
-
-        est = load_estimator(path)
-        if not isinstance(est, cls):
-            raise ConfigError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
-        return est
 
 
 class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):

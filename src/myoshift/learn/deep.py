@@ -35,6 +35,7 @@ from myoshift.learn.data import (
     unpack,
     validation_split,
 )
+from myoshift.learn.persist import Persistent
 from myoshift.learn.trainer import Augment, TrainConfig, Trainer, TrainResult, predict_batches
 from myoshift.models import EMGModel, build_model, get_model_class
 from myoshift.signal.augment import as_augmenter
@@ -87,7 +88,7 @@ class StandardizedNet(nn.Module):
         return self.model.embed(self._inputs(x))
 
 
-class _DeepEstimator(RecordingInput, BaseEstimator):
+class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
     """Shared parameters, fitting and persistence of the deep estimators."""
 
     _task: str = "classification"
@@ -417,23 +418,6 @@ class _DeepEstimator(RecordingInput, BaseEstimator):
         if self._task == "classification":
             return nn.functional.cross_entropy(out, target.long())
         return nn.functional.mse_loss(out, target.to(out.dtype).view_as(out))
-
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Write ``path/estimator.json`` and ``path/weights.safetensors`` (no pickle)."""
-        from myoshift.learn.serialize import save_estimator
-
-        return save_estimator(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Any:
-        """Load an estimator written by `save`; `ModelFileError` if corrupt or tampered."""
-        from myoshift.learn.serialize import load_estimator
-
-        est = load_estimator(path)
-        if not isinstance(est, cls):
-            raise ConfigError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
-        return est
 
 
 class DeepClassifier(ClassifierMixin, _DeepEstimator):

@@ -286,3 +286,19 @@ def test_mobilenetv2_grid_placement() -> None:
         build_model("mobilenetv2", 8, 52, 7, grid=(3, 3), channel_map=[0] * 8)
     with pytest.raises(ConfigError, match="-1 or channel"):
         build_model("mobilenetv2", 8, 52, 7, grid=(3, 3), channel_map=[9] * 9)
+
+
+def test_atzori_rectify_sees_amplitude_not_sign() -> None:
+    torch.manual_seed(0)
+    plain = build_model("atzori-cnn", n_channels=8, n_samples=52, n_outputs=3)
+    torch.manual_seed(0)
+    rect = build_model("atzori-cnn", n_channels=8, n_samples=52, n_outputs=3, rectify=True)
+    rect.eval()
+    plain.eval()
+    x = torch.randn(4, 8, 52)
+    assert torch.allclose(rect(x), rect(-x)) and torch.allclose(rect(x), rect(x.abs()))
+    assert torch.allclose(rect(x.abs()), plain(x.abs()))  # same weights, only the input differs
+    assert not torch.allclose(plain(x), plain(-x))
+    assert rect.config()["rectify"] is True and plain.config()["rectify"] is False
+    with pytest.raises(ConfigError, match="unknown"):
+        build_model("atzori-cnn", n_channels=8, n_samples=52, n_outputs=3, rectified=True)

@@ -20,6 +20,7 @@ from myoshift.cli.main import main
         (["--protocol", "within-session", "--calibration", "0,1"], "use calibration 0"),
         (["--set", "tcn-epochs"], "--set takes METHOD.PARAM=VALUE"),
         (["--methods", "lda-td", "--set", "tcn.epochs=1"], "overrides given for methods not"),
+        (["--methods", "lda-td", "--set", "lda-td.seed=3"], "cannot be overridden per method"),
     ],
 )
 def test_bad_input_one_line_exit_2(
@@ -84,3 +85,29 @@ def test_small_run_writes_outputs(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert main(args) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["n_cached"] == 6 and again["n_computed"] == 0
+
+
+def test_set_file_recipes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    recipes = tmp_path / "recipes.yaml"
+    recipes.write_text(
+        "lda-td: {scale: false, classifier_params: {tol: 0.001}}\ntcn: {epochs: 1}\n"
+    )
+    args = ["benchmark", "--methods", "lda-td", "--subjects", "1,2", "--out", str(tmp_path)]
+    rc = main([*args, "--set-file", str(recipes), "--set", "lda-td.scale=true", "--json"])
+    assert rc == 0, capsys.readouterr().err
+    run = json.loads(next((tmp_path / "runs").rglob("*.json")).read_text())
+    # the file's tcn entry is ignored (not run); --set wins over the file
+    assert run["method_params"]["overrides"] == {"scale": True, "classifier_params": {"tol": 0.001}}
+    capsys.readouterr()
+    for text, message in (
+        (None, "cannot read"),
+        ("- a\n- b\n", "expected a mapping of method"),
+        ("lda-td: [1\n", "invalid YAML"),
+    ):
+        bad = tmp_path / "bad.yaml"
+        bad.unlink(missing_ok=True)
+        if text is not None:
+            bad.write_text(text)
+        assert main([*args, "--set-file", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1

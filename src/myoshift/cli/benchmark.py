@@ -65,6 +65,27 @@ def _overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _overrides_file(path: str | None) -> dict[str, dict[str, Any]]:
+    """Per-method overrides from a YAML file: ``{method: {param: value, ...}, ...}``."""
+    if path is None:
+        return {}
+    import yaml
+
+    from myoshift.learn.methods import yaml_problem
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"--set-file {path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set-file {path}: invalid YAML ({yaml_problem(exc)})") from None
+    if not isinstance(doc, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in doc.items()
+    ):
+        raise ConfigError(f"--set-file {path}: expected a mapping of method -> {{param: value}}")
+    return {method: dict(params) for method, params in doc.items()}
+
+
 def _run(args: argparse.Namespace) -> int:
     from myoshift.datasets import get_dataset
     from myoshift.evaluation import get_protocol, run_benchmark
@@ -79,10 +100,13 @@ def _run(args: argparse.Namespace) -> int:
     else:
         methods, overrides = _default_methods()
         log.info("default methods %s with a quick deep recipe %s", methods, overrides)
-    for method, params in _overrides(args.set).items():
-        overrides.setdefault(method, {}).update(params)
     if not methods:
         raise ConfigError("--methods is empty")
+    # a recipe file may hold recipes of methods not run now; --set names must be run
+    from_file = {m: p for m, p in _overrides_file(args.set_file).items() if m in methods}
+    for source in (from_file, _overrides(args.set)):
+        for method, params in source.items():
+            overrides.setdefault(method, {}).update(params)
     for m in methods:
         get_method(m)
     dataset = get_dataset(args.dataset, data_dir=args.data_dir)
@@ -184,5 +208,13 @@ def register(subparsers: Any) -> None:
         help="override a method parameter, e.g. tcn.epochs=5, tcn.step_ms=50, "
         "tcn.device=cuda (repeatable). Without --methods the default deep method runs a "
         f"quick recipe {QUICK_DEEP}",
+    )
+    p.add_argument(
+        "--set-file",
+        default=None,
+        metavar="FILE.yaml",
+        help="per-method overrides from a YAML mapping {method: {param: value}} (e.g. "
+        "benchmarks/recipes/myoarmband-within-subject.yaml); entries of methods not in "
+        "--methods are ignored; --set wins over it",
     )
     p.set_defaults(func=_run)

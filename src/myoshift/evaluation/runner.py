@@ -93,6 +93,12 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
     parameters (e.g. ``{"epochs": 5, "device": "cuda"}``); they are part of the cache key.
     """
     overrides = dict(overrides or {})
+    reserved = sorted({"seed", "fs"} & set(overrides))
+    if reserved:
+        raise ConfigError(
+            f"{reserved} cannot be overridden per method: the runner sets them (seeds: "
+            "run_benchmark(seeds=...) / --seed; fs: the data's rate)"
+        )
     if isinstance(method, Method):
         if overrides:
             raise ConfigError(f"overrides apply to registered methods, not {method.name!r}")

@@ -123,6 +123,14 @@ class MethodSpec:
         }
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML parse error on one line: ``line L, column C: problem``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}"
+
+
 def config_dirs() -> list[Path]:
     """Folders searched for method YAML files, lowest priority first."""
     builtin = Path(__file__).resolve().parents[1] / "configs" / "methods"
@@ -226,7 +234,7 @@ def _load_all() -> dict[str, MethodSpec]:
             try:
                 raw = yaml.safe_load(path.read_text())
             except yaml.YAMLError as exc:
-                raise ConfigError(f"{path}: invalid YAML ({exc})") from None
+                raise ConfigError(f"{path}: invalid YAML ({yaml_problem(exc)})") from None
             if isinstance(raw, dict) and raw.get("kind") == "deep":
                 model = (raw.get("params") or {}).get("model", raw.get("name"))
                 if model not in model_names():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -104,19 +105,41 @@ def test_mismatched_weights(tmp_path: Path) -> None:
         load_estimator(a)
 
 
-def test_channel_order_must_be_a_permutation(tmp_path: Path) -> None:
+def _rewrite_weights(d: Path, edit: Any) -> None:
+    """Apply ``edit`` to the saved tensors and re-sign the file (a consistent edit)."""
     import hashlib
 
     from safetensors.numpy import load_file, save_file
 
-    X, y, _ = separable()
-    d = DeepClassifier(**FAST).fit(X, y).save(tmp_path / "m")
     weights = d / "weights.safetensors"
     tensors = load_file(str(weights))
-    tensors["order"] = np.zeros_like(tensors["order"])  # every input reads channel 0
+    edit(tensors)
     save_file(tensors, str(weights))
     doc = json.loads((d / "estimator.json").read_text())
     doc["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
     (d / "estimator.json").write_text(json.dumps(doc))
+
+
+def test_channel_order_must_be_a_permutation(tmp_path: Path) -> None:
+    X, y, _ = separable()
+    d = DeepClassifier(**FAST).fit(X, y).save(tmp_path / "m")
+    # every input reads channel 0
+    _rewrite_weights(d, lambda t: t.update(order=np.zeros_like(t["order"])))
     with pytest.raises(ModelFileError, match="not a permutation"):
         load_estimator(d)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_files_without_channel_order_load_with_identity(tmp_path: Path, kind: str) -> None:
+    """Estimators saved before the ``order`` buffer existed still load, unchanged."""
+    X, y, _ = separable()
+    est = (
+        DeepClassifier(**FAST).fit(X, y)
+        if kind == "classifier"
+        else DeepRegressor(**FAST).fit(X, np.abs(X[:, :2]).mean(2))
+    )
+    d = est.save(tmp_path / "old")
+    _rewrite_weights(d, lambda t: t.pop("order"))
+    back = load_estimator(d)
+    assert back.net_.order.tolist() == list(range(X.shape[1]))
+    assert np.allclose(back.predict(X), est.predict(X))

@@ -201,7 +201,7 @@ def load_estimator(path: str | Path) -> Any:
     """Load an estimator written by `save_estimator` (see module docstring)."""
     from myoshift.learn.classical import ClassicalClassifier, ClassicalRegressor
     from myoshift.learn.deep import DeepClassifier, DeepRegressor, StandardizedNet
-    from myoshift.learn.trainer import load_state
+    from myoshift.learn.trainer import apply_state, read_state
     from myoshift.models import from_config
 
     d = Path(path)
@@ -231,20 +231,18 @@ def load_estimator(path: str | Path) -> Any:
                 )
             return est
         model = from_config(fitted["model_config"])
-        net = StandardizedNet(model, int(fitted["n_channels_in"]))
+        n_channels = int(fitted["n_channels_in"])
+        net = StandardizedNet(model, n_channels)
+        tensors = read_state(weights)
         if cls is DeepRegressor:
-            t = np_load_file(str(weights))
-            est.y_mean_, est.y_std_ = t.pop("__y_mean"), t.pop("__y_std")
+            est.y_mean_ = tensors.pop("__y_mean").numpy()
+            est.y_std_ = tensors.pop("__y_std").numpy()
             est.y_ndim_, est.n_outputs_ = int(fitted["y_ndim"]), int(fitted["n_outputs"])
-            try:
-                net.load_state_dict({k: torch.from_numpy(v) for k, v in t.items()}, strict=True)
-            except RuntimeError as exc:
-                raise ModelFileError(
-                    f"{weights}: weights do not match the network: {exc}"
-                ) from None
         else:
             est.classes_ = _classes_from(fitted["classes"])
-            load_state(net, weights)
+        # files written before the channel-order buffer existed keep the identity order
+        tensors.setdefault("order", torch.arange(n_channels))
+        apply_state(net, tensors, weights)
         order = net.order.numpy()
         if sorted(order.tolist()) != list(range(len(order))):
             raise ModelFileError(f"{weights}: channel order {order.tolist()} is not a permutation")

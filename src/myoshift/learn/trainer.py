@@ -191,16 +191,25 @@ def state_tensors(net: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in net.state_dict().items()}
 
 
-def load_state(net: nn.Module, path: Path) -> None:
-    """Load safetensors weights into ``net``; `ModelFileError` when unreadable/mismatched."""
+def read_state(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; `ModelFileError` when unreadable."""
     try:
-        tensors = load_file(str(path))
+        return load_file(str(path))
     except Exception as exc:  # safetensors raises several types for corrupt headers
         raise ModelFileError(f"{path}: cannot read weights ({exc})") from None
+
+
+def apply_state(net: nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Load ``tensors`` (read from ``path``) into ``net``, strictly; `ModelFileError` if not."""
     try:
         net.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
         raise ModelFileError(f"{path}: weights do not match the network: {exc}") from None
+
+
+def load_state(net: nn.Module, path: Path) -> None:
+    """Load safetensors weights into ``net``; `ModelFileError` when unreadable/mismatched."""
+    apply_state(net, read_state(path), path)
 
 
 def _atomic_write_json(path: Path, obj: Any) -> None:

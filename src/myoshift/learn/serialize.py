@@ -145,14 +145,14 @@ def save_estimator(est: Any, path: str | Path) -> Path:
         probe = _probe(est, F[:_PROBE])
         arrays: dict[str, np.ndarray] = {"features_train": F, "probe": probe}
         fitted = {
-            "y_train": _classes_json(np.asarray(est.y_train_)),
             "n_channels_in": est.n_channels_in_,
             "n_features_in": est.n_features_in_,
             "fs": est.fs_,
         }
-        if isinstance(est, ClassicalRegressor):
+        if isinstance(est, ClassicalRegressor):  # float targets: an array
             arrays["y_train"] = np.ascontiguousarray(est.y_train_, dtype=np.float64)
-            del fitted["y_train"]
+        else:  # class labels of any dtype (ints or strings): JSON
+            fitted["y_train"] = _classes_json(np.asarray(est.y_train_))
         np_save_file(arrays, str(weights))
     else:
         raise ConfigError(

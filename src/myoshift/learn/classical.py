@@ -128,6 +128,11 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_out_, dtype=object)
 
 
+def _window_shape(X: Any) -> tuple[int, ...]:
+    """Shape of a window array or `Windows` object, without copying or validating it."""
+    return tuple(np.shape(X.X if isinstance(X, Windows) else X))
+
+
 class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
     """Feature extraction, scaling, refitting and persistence of the classical estimators.
 
@@ -154,12 +159,13 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
         return FeatureTransformer(self.features, fs, self.feature_params)
 
     def _features(self, X: Any) -> np.ndarray:
+        """Feature matrix of windows ``X`` (validated once, by the feature extraction)."""
         ft = self._transformer(X)
-        arr, _, _ = unpack(X)
+        shape = _window_shape(X)
         fitted_channels: int | None = getattr(self, "n_channels_in_", None)
-        if fitted_channels is not None and arr.shape[1] != fitted_channels:
+        if fitted_channels is not None and len(shape) == 3 and shape[1] != fitted_channels:
             raise ShapeError(
-                f"X has {arr.shape[1]} channels but {type(self).__name__} was fitted on "
+                f"X has {shape[1]} channels but {type(self).__name__} was fitted on "
                 f"{fitted_channels}"
             )
         return ft.fit(X).transform(X)
@@ -177,9 +183,8 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
         """Features of the training windows; records the input channel/feature counts."""
         self.__dict__.pop("n_channels_in_", None)
         self.fs_ = None
-        arr, _, _ = unpack(X)
         F = self._features(X)
-        self.n_channels_in_ = int(arr.shape[1])
+        self.n_channels_in_ = int(_window_shape(X)[1])
         self.n_features_in_ = int(F.shape[1])
         return F
 

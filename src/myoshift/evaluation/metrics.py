@@ -137,11 +137,11 @@ def nmse(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(mse[ok] / var[ok])) if ok.any() else float("nan")
 
 
+#: the metrics of `regression_metrics`, headline first
+REGRESSION_METRICS = ("r2", "pearson_r", "nmse", "rmse")
+
+
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """``rmse``, ``r2``, ``pearson_r`` and ``nmse``."""
-    return {
-        "rmse": rmse(y_true, y_pred),
-        "r2": r2(y_true, y_pred),
-        "pearson_r": pearson_r(y_true, y_pred),
-        "nmse": nmse(y_true, y_pred),
-    }
+    """``r2``, ``pearson_r``, ``nmse`` and ``rmse`` (`REGRESSION_METRICS`)."""
+    fns = {"r2": r2, "pearson_r": pearson_r, "nmse": nmse, "rmse": rmse}
+    return {name: fns[name](y_true, y_pred) for name in REGRESSION_METRICS}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from myoshift.evaluation import plots
+from myoshift.evaluation.metrics import REGRESSION_METRICS
 from myoshift.evaluation.stats import main_metric
 
 if TYPE_CHECKING:
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
 
 #: metrics shown in the printed table and the report's main table (those present)
 MAIN_METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
-#: regression metrics of the main table, shown as plain numbers (not percentages)
-REGRESSION_METRICS = ("r2", "pearson_r", "nmse", "rmse")
 
 
 def _vote_metric(summary: pd.DataFrame) -> list[str]:

@@ -81,8 +81,8 @@ def paired_wilcoxon(
 
 def main_metric(results: pd.DataFrame) -> str:
     """The headline metric of a results table: ``accuracy``, or ``r2`` for regression."""
-    has_accuracy = bool((results["metric"] == "accuracy").any()) if not results.empty else True
-    return "accuracy" if has_accuracy or not (results["metric"] == "r2").any() else "r2"
+    metrics = set(results["metric"])
+    return "r2" if "r2" in metrics and "accuracy" not in metrics else "accuracy"
 
 
 def compare_methods(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:

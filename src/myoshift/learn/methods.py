@@ -53,7 +53,7 @@ ESTIMATORS: dict[str, type] = {
     "DeepRegressor": DeepRegressor,
     "ProbabilityEnsemble": ProbabilityEnsemble,
 }
-REGRESSORS = ("ClassicalRegressor", "DeepRegressor")
+REGRESSION_ESTIMATORS = ("ClassicalRegressor", "DeepRegressor")
 _FIELDS = (
     "name",
     "kind",
@@ -162,11 +162,11 @@ def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
             f"{where}: estimator must be one of {sorted(ESTIMATORS)}, got {d['estimator']!r}"
         )
     target = d.get("target")
-    is_regressor = d["estimator"] in REGRESSORS
+    is_regressor = d["estimator"] in REGRESSION_ESTIMATORS
     if is_regressor != (target is not None):
         raise ConfigError(
             f"{where}: a regression method needs both a regressor estimator "
-            f"({', '.join(REGRESSORS)}) and 'target' (the auxiliary stream to predict); "
+            f"({', '.join(REGRESSION_ESTIMATORS)}) and 'target' (the auxiliary stream to predict); "
             f"got estimator {d['estimator']!r} and target {target!r}"
         )
     if target is not None and (not isinstance(target, str) or not target):

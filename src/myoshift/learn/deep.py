@@ -355,21 +355,22 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         X = self._as_input(X)
         Xa, y_from, _ = unpack(X, y)
         Xa = self._check_X(Xa)
-        y_enc = None
-        if mode != "adabn" or align is not None:
-            if y_from is None:
-                what = f"align={align!r}" if mode == "adabn" else f"mode={mode!r}"
-                raise ConfigError(f"adapt({what}) needs labels y for the target windows")
-            # encoded (and checked) once, before touching the network
-            y_enc, _ = self._encode_adapt(y_from, len(Xa))
+        batch = batch_size or self.batch_size
+        if mode == "adabn" and align is None:  # unlabelled: batch-norm statistics only
+            adaptation.adabn(self.net_, Xa, batch, self.device)
+            return self
+        if y_from is None:
+            what = f"align={align!r}" if mode == "adabn" else f"mode={mode!r}"
+            raise ConfigError(f"adapt({what}) needs labels y for the target windows")
+        # encoded (and checked) once, before touching the network
+        y_enc, _ = self._encode_adapt(y_from, len(Xa))
         if align is not None:
-            assert y_enc is not None
             k, scores = adaptation.align_ring(
                 self.net_,
                 Xa,
                 y_enc,
                 self._align_loss,
-                batch_size or self.batch_size,
+                batch,
                 self.device,
             )
             self.alignment_ = {"rotation": k, "loss": scores.tolist()}
@@ -380,10 +381,9 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
                 scores[0],
             )
         if mode in ("adabn", "adabn+head"):
-            adaptation.adabn(self.net_, Xa, batch_size or self.batch_size, self.device)
+            adaptation.adabn(self.net_, Xa, batch, self.device)
         if mode == "adabn" or int(epochs) == 0:
             return self
-        assert y_enc is not None
         lr_ = lr if lr is not None else (self.lr if mode.endswith("head") else self.lr / 10)
         cfg = self._train_config(
             epochs=int(epochs),
@@ -392,7 +392,7 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
             warmup_epochs=0.0,
             patience=None,
             checkpoint_dir=None,
-            batch_size=batch_size or self.batch_size,
+            batch_size=batch,
         )
         params, train_mode = adaptation.trainable(
             self.net_, "head" if mode.endswith("head") else "full"

@@ -115,3 +115,40 @@ def test_every_method_fits_tiny_data(name: str, tmp_path: Path) -> None:
     if spec.adapt:
         assert est.adapt_mode == spec.adapt["mode"]  # the recipe's calibration is the default
     est.adapt(X[:12], y[:12], **({"epochs": 1} if spec.kind == "deep" else {}))
+
+
+def test_extends_merges_params_and_adapt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "variant.yaml").write_text(
+        "name: tcn-variant\nextends: tcn-transfer\nparams: {epochs: 2}\nadapt: {align: ring}\n"
+    )
+    (tmp_path / "atz.yaml").write_text(
+        "name: atzori-rect\nextends: atzori-cnn\nparams: {model_params: {rectify: true}}\n"
+    )
+    monkeypatch.setenv("MYOSHIFT_METHODS_DIR", str(tmp_path))
+    base, variant = get_method("tcn-transfer"), get_method("tcn-variant")
+    assert variant.params == {**base.params, "epochs": 2}
+    assert variant.adapt == {**base.adapt, "align": "ring"}
+    assert variant.citation == base.citation and variant.window_ms == base.window_ms
+    assert get_method("tcn-transfer-ring").adapt == {**base.adapt, "align": "ring"}
+    generated = get_method("atzori-rect")  # a generated (registry) method as the base
+    assert generated.params["model"] == "atzori-cnn"
+    assert generated.params["model_params"] == {"rectify": True}
+    assert generated.params["lr"] == get_method("atzori-cnn").params["lr"]
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a": "name: a\nextends: nope\n"}, "extends unknown method 'nope'"),
+        ({"a": "name: a\nextends: b\n", "b": "name: b\nextends: a\n"}, "forms a cycle"),
+        ({"a": "- just\n- a list\n"}, "expected a mapping with a 'name' field"),
+    ],
+)
+def test_bad_extends(
+    files: dict[str, str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for stem, text in files.items():
+        (tmp_path / f"{stem}.yaml").write_text(text)
+    monkeypatch.setenv("MYOSHIFT_METHODS_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=message):
+        method_names()

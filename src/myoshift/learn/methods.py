@@ -15,6 +15,14 @@ data, so an installed package has them) and from every folder listed in
     params: {classifier: lda, features: hudgins-td}
     adapt: {mode: target}           # how `adapt` is called on calibration data
 
+A variant names its base and states only what differs (``params`` and ``adapt`` are
+merged key by key)::
+
+    name: tcn-transfer-ring
+    extends: tcn-transfer
+    description: tcn-transfer with ring alignment before fine-tuning
+    adapt: {align: ring}
+
 A regression method names the auxiliary stream it predicts (``target: glove``) and a
 regressor (``ClassicalRegressor`` or ``DeepRegressor``); the runner then samples that
 stream at each window's end as the window's target and reports regression metrics.
@@ -225,23 +233,64 @@ def _spec_for_model(name: str) -> MethodSpec | None:
     )
 
 
-def _load_all() -> dict[str, MethodSpec]:
-    import myoshift.models as _models  # noqa: F401  (architectures register on import)
-
-    specs: dict[str, MethodSpec] = {}
+def _read_configs() -> dict[str, tuple[dict[str, Any], Path]]:
+    """Raw method dicts by name from every config folder (later folders override)."""
+    raws: dict[str, tuple[dict[str, Any], Path]] = {}
     for d in config_dirs():
         for path in sorted(d.glob("*.y*ml")):
             try:
                 raw = yaml.safe_load(path.read_text())
             except yaml.YAMLError as exc:
                 raise ConfigError(f"{path}: invalid YAML ({yaml_problem(exc)})") from None
-            if isinstance(raw, dict) and raw.get("kind") == "deep":
-                model = (raw.get("params") or {}).get("model", raw.get("name"))
-                if model not in model_names():
-                    log.debug("%s: model %r not registered; method skipped", path, model)
-                    continue
-            spec = spec_from_dict(raw, str(path))
-            specs[spec.name] = spec
+            if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+                raise ConfigError(f"{path}: expected a mapping with a 'name' field")
+            raws[raw["name"]] = (raw, path)
+    return raws
+
+
+def _resolve_extends(
+    name: str, raws: dict[str, tuple[dict[str, Any], Path]], seen: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The raw dict of ``name`` with its ``extends`` chain merged in.
+
+    A method that ``extends: BASE`` takes every field of BASE (a config file's method or
+    a generated deep method) and replaces those it gives; ``params`` and ``adapt`` are
+    merged key by key, so a variant states only what differs.
+    """
+    raw, path = raws[name]
+    base_name = raw.get("extends")
+    if base_name is None:
+        return raw
+    if base_name in (*seen, name):
+        raise ConfigError(
+            f"{path}: 'extends' forms a cycle: {' -> '.join((*seen, name, base_name))}"
+        )
+    if base_name in raws:
+        base = _resolve_extends(base_name, raws, (*seen, name))
+    elif base_name in model_names() and (generated := _spec_for_model(base_name)) is not None:
+        base = generated.to_dict()
+    else:
+        raise ConfigError(f"{path}: extends unknown method {base_name!r}")
+    merged = {**base, **{k: v for k, v in raw.items() if k != "extends"}}
+    for key in ("params", "adapt"):
+        merged[key] = {**(base.get(key) or {}), **(raw.get(key) or {})}
+    return merged
+
+
+def _load_all() -> dict[str, MethodSpec]:
+    import myoshift.models as _models  # noqa: F401  (architectures register on import)
+
+    raws = _read_configs()
+    specs: dict[str, MethodSpec] = {}
+    for name, (_, path) in raws.items():
+        raw = _resolve_extends(name, raws)
+        if raw.get("kind") == "deep":
+            model = (raw.get("params") or {}).get("model", raw.get("name"))
+            if model not in model_names():
+                log.debug("%s: model %r not registered; method skipped", path, model)
+                continue
+        spec = spec_from_dict(raw, str(path))
+        specs[spec.name] = spec
     for name in model_names():
         if name not in specs:
             generated = _spec_for_model(name)

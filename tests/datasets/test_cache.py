@@ -103,6 +103,79 @@ def test_whole_load_entry_skips_the_folder_parse_and_sees_any_change(tiny, tmp_p
     _same_sets(rs, _load(tiny, c))
 
 
+def test_an_edit_that_keeps_size_and_mtime_is_seen(tiny, tmp_path):
+    """As after ``cp -p`` or ``rsync -t``: same size, old mtime restored; ctime differs."""
+    c = tmp_path / "c"
+    _load(tiny, c)
+    f = tiny / "Tiny" / "s2" / "r1.npy"
+    st = f.stat()
+    a = np.load(f)
+    a[0, 0] = 123.0
+    np.save(f, a)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (f.stat().st_size, f.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    TinyDataset.parse_calls.clear()
+    rs = _load(tiny, c)
+    assert TinyDataset.parse_calls == ["s2"]  # the whole-load and the unit entry are stale
+    assert rs.select(subject=2, trial=1)[0].emg[0, 0] == 123.0
+
+
+@pytest.mark.parametrize("change", ["add-file", "add-folder", "remove", "rename"])
+def test_snapshot_sees_files_and_folders_added_removed_or_renamed(tmp_path, change):
+    root = write_tiny(tmp_path / "d") / "s1"
+    (root / "deep").mkdir()
+    (root / "deep" / "x.bin").write_bytes(b"1")
+    before = cache.snapshot(root.parent)
+    assert cache.fresh(before, root.parent)
+    assert "s1/deep/x.bin".replace("/", os.sep) in before.paths
+    if change == "add-file":
+        (root / "deep" / "y.bin").write_bytes(b"")
+    elif change == "add-folder":
+        (root / "deep" / "empty").mkdir()
+    elif change == "remove":
+        (root / "deep" / "x.bin").unlink()
+    else:
+        (root / "deep" / "x.bin").rename(root / "deep" / "z.bin")
+    assert not cache.fresh(before, root.parent)
+
+
+def test_snapshot_follows_folder_links_once_and_wraps_huge_inodes(tmp_path, monkeypatch):
+    root = tmp_path / "d"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "f.bin").write_bytes(b"12")
+    try:
+        (root / "a" / "loop").symlink_to(root, target_is_directory=True)
+    except OSError:
+        pytest.skip("symbolic links are not available here")
+    snap = cache.snapshot(root)  # a link back to the root is not walked again
+    assert sorted(snap.paths) == ["", "a", os.path.join("a", "f.bin"), os.path.join("a", "loop")]
+    (tmp_path / "elsewhere").mkdir()
+    (root / "a" / "dangling").symlink_to(tmp_path / "elsewhere" / "missing.bin")
+    snap = cache.snapshot(root)  # a dangling link is recorded as a link ...
+    assert cache.fresh(snap, root) and len(snap.stats) == 5
+    (tmp_path / "elsewhere" / "missing.bin").write_bytes(b"")  # ... its target appearing
+    assert not cache.fresh(snap, root)
+    real = cache._SIGNATURE
+    monkeypatch.setattr(cache, "_SIGNATURE", lambda st: (*real(st)[:3], 2**64 - 5))
+    huge = cache.snapshot(root)  # inode numbers above int64 (some network filesystems)
+    assert (huge.stats[:, 3] == -5).all() and cache.fresh(huge, root)
+
+
+def test_whole_load_entry_is_not_written_when_files_change_while_parsing(tiny, tmp_path):
+    class Busy(TinyDataset):
+        def parse_unit(self, root, unit):
+            if unit.subject == 2:  # someone writes to the folder during the load
+                (root / "s1" / "late.txt").write_text("x")
+            return super().parse_unit(root, unit)
+
+    c = tmp_path / "c"
+    Busy(data_dir=tiny, cache_dir=c).load(show_progress=False)
+    assert _load_entries(c) == [] and len(_entries(c)) == 2
+    (tiny / "Tiny" / "s1" / "late.txt").unlink()
+    Busy(data_dir=tiny, cache_dir=c).load(show_progress=False)
+    assert len(_load_entries(c)) == 1  # written once nothing changed during the load
+
+
 def test_changed_source_file_invalidates_only_its_unit(tiny, tmp_path):
     c = tmp_path / "c"
     _load(tiny, c)
@@ -150,7 +223,16 @@ def test_invalidating_one_unit_keeps_entries_of_units_with_a_longer_key(tmp_path
     assert TinyDataset.parse_calls == []
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "flip", "format"])
+def _flip_member_byte(raw: bytes, member: str) -> bytes:
+    """``raw`` with one bit of the first data byte of ``member``'s ``.npy`` flipped."""
+    npy = raw.index(b"\x93NUMPY", raw.index(member.encode() + b".npy"))
+    (hlen,) = np.frombuffer(raw[npy + 8 : npy + 10], "<u2")
+    b = bytearray(raw)
+    b[npy + 10 + int(hlen)] ^= 0x01
+    return bytes(b)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "flip", "flip-index", "format"])
 def test_corrupt_entry_is_detected_logged_and_reparsed(tiny, tmp_path, caplog, damage):
     c = tmp_path / "c"
     parsed = _load(tiny, c, use_cache=False)
@@ -167,8 +249,10 @@ def test_corrupt_entry_is_detected_logged_and_reparsed(tiny, tmp_path, caplog, d
         entry.write_bytes(b"")
     elif damage == "flip":  # one bit in the JSON header (its CRC must catch it)
         b = bytearray(raw)
-        b[raw.index(b'"recordings"') + 3] ^= 0x01
+        b[raw.index(b'"meta_keys"') + 3] ^= 0x01
         entry.write_bytes(bytes(b))
+    elif damage == "flip-index":  # per-recording sizes / layouts: always CRC-checked
+        entry.write_bytes(_flip_member_byte(raw, "records"))
     else:  # a readable file from another cache format
         recs = cache.load(entry)
         old = cache.CACHE_FORMAT
@@ -266,7 +350,7 @@ def test_save_load_mixed_widths_and_optional_fields(tmp_path):
     cache.save(path, [])
     assert cache.load(path) == []
     with np.load(path) as z:  # a handful of members, not one per recording
-        assert len(z.files) <= 5
+        assert len(z.files) <= 7
 
 
 def test_verify_detects_a_flipped_data_bit_and_arrays_are_copy_on_write(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ A dataset module subclasses `Dataset`, fills in the class attributes, and implem
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -112,44 +113,51 @@ class Dataset(ABC):
     ) -> RecordingSet:
         """Load (from cache when valid) the recordings of ``subjects`` (default: all).
 
-        With the cache on, a whole load is itself cached under a fingerprint of every
-        file in the dataset folder (see `cache.folder_fingerprint`), so a repeated load
-        costs one folder walk and one file read; otherwise each parse unit is loaded from
+        With the cache on, a whole load is itself one cache entry that lists every folder
+        and file under the dataset folder with its stat signature (`cache.snapshot`), so
+        a repeated load costs one ``stat`` per path and one file read, and any change,
+        addition or removal of a file is seen. Otherwise each parse unit is loaded from
         its own cache entry or parsed.
         """
         root = self.root
-        entry = self._load_entry(root, subjects) if self.use_cache else None
-        if entry is not None and entry.exists():
-            try:
-                return RecordingSet(cache.load(entry))
-            except Exception as exc:  # any unreadable entry is rebuilt
-                log.warning("cache entry %s unreadable (%s); rebuilding", entry, exc)
+        if not self.use_cache:
+            return self._load_units(root, subjects, show_progress)
+        entry = self._load_entry(root, subjects)
+        try:
+            return RecordingSet(cache.load(entry, root=root))
+        except (FileNotFoundError, NotADirectoryError, cache.StaleEntry):
+            pass  # no entry yet, or the files changed: parse and (re)write it
+        except Exception as exc:  # any unreadable entry is rebuilt
+            log.warning("cache entry %s unreadable (%s); rebuilding", entry, exc)
+            with contextlib.suppress(OSError):
                 entry.unlink(missing_ok=True)
+        before = cache.snapshot(root)
         rset = self._load_units(root, subjects, show_progress)
-        if entry is not None:
-            self._write_entry(entry, list(rset))
+        if cache.fresh(before, root):  # nothing changed while parsing
+            self._write_entry(entry, list(rset), before)
         return rset
 
     def _load_entry(self, root: Path, subjects: Iterable[Any] | None) -> Path:
-        """Cache path of a whole load: subject selection + folder fingerprint."""
+        """Cache path of a whole load: dataset folder, parser and subject selection."""
         selection = "all" if subjects is None else "|".join(sorted(map(str, subjects)))
         sel = hashlib.sha1(selection.encode()).hexdigest()[:10]
-        fp = cache.folder_fingerprint(
-            root, f"{self.name}|{self.parser_version}|{self.cache_token()}"
-        )
-        return self.cache_dir / self.name / f"_load-{sel}-{fp}.npz"
+        text = f"{root.resolve()}|{self.name}|{self.parser_version}|{self.cache_token()}"
+        key = hashlib.sha1(f"{text}|{cache.CACHE_FORMAT}".encode()).hexdigest()[:20]
+        return self.cache_dir / self.name / f"_load-{sel}-{key}.npz"
 
     def cache_token(self) -> str:
         """Extra cache-key text for loaders whose parse depends on constructor arguments."""
         return ""
 
-    def _write_entry(self, path: Path, recs: list[Recording]) -> None:
+    def _write_entry(
+        self, path: Path, recs: list[Recording], sources: cache.Sources | None = None
+    ) -> None:
         """Write a cache entry, replacing older ones of the same unit / selection."""
         stem = path.stem.rsplit("-", 1)[0]
         try:
             for stale in path.parent.glob(f"{stem}-{'?' * 20}.npz"):
                 stale.unlink(missing_ok=True)
-            cache.save(path, recs)
+            cache.save(path, recs, sources)
         except (OSError, TypeError, ValueError) as exc:  # e.g. read-only, non-JSON meta
             log.warning("could not write cache %s: %s", path, exc)
 

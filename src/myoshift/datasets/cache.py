@@ -1,9 +1,18 @@
-"""Cache of parsed recordings: one uncompressed, memory-mappable ``.npz`` per parse unit.
+"""Cache of parsed recordings: one uncompressed, memory-mappable ``.npz`` per entry.
 
-The file name carries a hash of the source files' paths, sizes and modification times
-and of the parser and cache versions, so a changed source file or parser invalidates
-the entry. Arrays of all recordings of a unit are concatenated (a handful of members per
-file); metadata is JSON in a ``header`` member.
+Two kinds of entry (file layout is the same):
+
+* a parse unit's entry, named by a hash of its source files' paths and stat signatures
+  (size, mtime, ctime, inode) and of the parser and cache versions, so a changed source
+  file or parser invalidates it;
+* a whole load's entry, which carries a `snapshot` of every folder and file under the
+  dataset folder and is only served while `fresh` finds all of them unchanged (one
+  ``stat`` per path: folders see added, removed and renamed files, files see edits).
+
+Arrays of all recordings of an entry are concatenated (a handful of members per file).
+Metadata is stored by column: a small JSON ``header`` (layouts, class names, each
+metadata key's distinct values) and integer members (per-recording sizes and indexes,
+metadata codes), so loading decodes no per-recording JSON.
 
 The file is a standard ``.npz`` (``np.load`` reads it), written so that each array's
 data starts on a 64-byte boundary (a padding record in the zip entry's extra field, as
@@ -17,9 +26,10 @@ dtypes, shapes and sizes are checked once per file.
 
 Writes go to a temporary file in the same folder that is renamed into place, so a killed
 run never leaves a partial entry that is read later. `load` checks the zip structure,
-every member's position and size against the header, and the header's CRC; it raises
-on any inconsistency (the caller deletes the entry and re-parses). The CRC of the bulk
-data is only checked with ``verify=True`` (it would cost as much as reading the data).
+every member's position and size against the header, and the CRC of the header and of
+the small index members; it raises on any inconsistency (the caller deletes the entry
+and re-parses). The CRC of the bulk data (EMG, labels, repetitions, auxiliary streams)
+is only checked with ``verify=True`` (it would cost as much as reading the data).
 """
 
 from __future__ import annotations
@@ -30,14 +40,16 @@ import io
 import json
 import logging
 import mmap
+import operator
 import os
 import struct
 import tempfile
 import zipfile
 import zlib
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -45,11 +57,58 @@ from myoshift.recording import AuxStream, Layout, Recording
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 ALIGN = 64
 MAP_MIN_BYTES = 1 << 20  # smaller entries are read, larger ones memory-mapped
 _PAD_ID = 0xD935  # extra-field id used for alignment padding (as zipalign)
 _LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # zip local file header, 30 bytes
+
+
+class StaleEntry(Exception):
+    """A whole-load entry whose source files changed since it was written."""
+
+
+class Sources(NamedTuple):
+    """Every folder and file under a dataset folder with its ``stat`` signature.
+
+    ``paths`` are relative to the root ("" is the root itself); row ``i`` of ``stats``
+    is path ``i``'s size, mtime and ctime in ns and inode number (int64; inode numbers
+    of 2**63 and more wrap). A folder's mtime changes when an entry is added, removed or
+    renamed in it, a file's when its content changes, and the ctime on any change, even
+    when a tool restores the old mtime.
+    """
+
+    paths: list[str]
+    stats: np.ndarray
+
+
+_SIGNATURE = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
+
+
+def _stat_or_link(path: str) -> os.stat_result:
+    """``os.stat``, or the link itself for a link whose target does not exist."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return os.lstat(path)
+
+
+def _stats(root: Path, paths: list[str]) -> np.ndarray | None:
+    """The stat signatures of ``paths`` under ``root``; None when one is gone."""
+    prefix = os.path.join(os.fspath(root), "")
+    full = [prefix + p for p in paths]
+    for stat in (os.stat, _stat_or_link):  # the second only if a path is gone or dangling
+        try:  # one stat per path, in loops that stay in C
+            flat = chain.from_iterable(map(_SIGNATURE, map(stat, full)))
+            try:
+                stats = np.fromiter(flat, dtype=np.int64, count=4 * len(full))
+            except OverflowError:  # inode numbers above 2**63 - 1 (some network filesystems)
+                flat = chain.from_iterable(map(_SIGNATURE, map(stat, full)))
+                stats = np.array([v - (1 << 64) if v >> 63 else v for v in flat], np.int64)
+            return stats.reshape(-1, 4)
+        except OSError:
+            continue
+    return None
 
 
 def source_key(name: str, parser_version: int, files: Sequence[Path], root: Path) -> str:
@@ -57,32 +116,39 @@ def source_key(name: str, parser_version: int, files: Sequence[Path], root: Path
     prefix = os.fspath(root).rstrip(os.sep) + os.sep
     parts = [f"{name}|{parser_version}|{CACHE_FORMAT}"]
     for f in sorted(map(os.fspath, files)):
-        st = os.stat(f)
         rel = f[len(prefix) :] if f.startswith(prefix) else f
-        parts.append(f"{rel}|{st.st_size}|{st.st_mtime_ns}")
+        parts.append(f"{rel}|{_SIGNATURE(os.stat(f))}")
     return hashlib.sha1("|".join(parts).replace(os.sep, "/").encode()).hexdigest()[:20]
 
 
-def folder_fingerprint(root: Path, salt: str) -> str:
-    """Hash of every file under ``root`` (relative path, size, mtime) plus ``salt``.
-
-    One `os.scandir` walk with one ``stat`` per file: the cheapest check that still sees
-    any change to any source file (or an added / removed one).
-    """
-    entries: list[tuple[str, int, int]] = []
-    stack = [os.fspath(root)]
-    skip = len(stack[0])
+def snapshot(root: Path) -> Sources:
+    """Walk ``root`` (following links to folders, each folder once) and stat everything."""
+    paths = [""]
+    seen = {os.stat(root)[1:3]}  # (inode, device) of the folders walked
+    stack = [""]
+    prefix = os.path.join(os.fspath(root), "")
     while stack:
-        with os.scandir(stack.pop()) as it:
+        rel = stack.pop()
+        with os.scandir(prefix + rel) as it:
             for e in it:
-                if e.is_dir():
-                    stack.append(e.path)
-                else:
-                    st = e.stat()
-                    entries.append((e.path[skip:], st.st_size, st.st_mtime_ns))
-    entries.sort()
-    text = f"{salt}|{CACHE_FORMAT}|{entries!r}".replace(os.sep, "/")
-    return hashlib.sha1(text.encode()).hexdigest()[:20]
+                sub = os.path.join(rel, e.name)
+                paths.append(sub)
+                if e.is_dir() and (ident := e.stat()[1:3]) not in seen:
+                    seen.add(ident)
+                    stack.append(sub)
+    paths.sort()
+    stats = _stats(root, paths)
+    if stats is None:  # a file vanished while walking: a snapshot that never matches
+        return Sources(paths, np.zeros((0, 4), np.int64))
+    return Sources(paths, stats)
+
+
+def fresh(sources: Sources, root: Path) -> bool:
+    """Whether every path of ``sources`` still has the same stat signature."""
+    if len(sources.stats) != len(sources.paths):
+        return False
+    now = _stats(root, sources.paths)
+    return now is not None and np.array_equal(now, sources.stats)
 
 
 def _concat(parts: list[np.ndarray], dtype: Any, width: int | None = None) -> np.ndarray:
@@ -120,52 +186,37 @@ def _write_member(zf: zipfile.ZipFile, fh: Any, key: str, arr: np.ndarray) -> No
 _RECORDING_FIELDS = {f.name: f for f in dataclasses.fields(Recording)}
 _GIVEN = ("emg", "fs", "labels", "layout", "repetition", "aux", "meta", "class_names")
 _MISSING = tuple(n for n in _RECORDING_FIELDS if n not in _GIVEN)
-_EXPECTED = {"emg": ("<f4", 2), "labels": ("<i8", 1), "repetition": ("<i8", 1), "aux": ("<f4", 2)}
+_EXPECTED = {
+    "emg": ("<f4", 2),
+    "labels": ("<i8", 1),
+    "repetition": ("<i8", 1),
+    "aux": ("<f4", 2),
+    "meta": ("<i4", 2),
+    "records": ("<i8", 2),
+    "fs": ("<f8", 1),
+    "paths": ("|u1", 1),
+    "stats": ("<i8", 2),
+}
+_RECORD_COLUMNS = ("n_samples", "layout", "class_names", "has_repetition")  # "records" member
+_ABSENT = object()  # a metadata key a recording does not have
 
 
-def _trusted_recording(
-    emg: np.ndarray,
-    fs: float,
-    labels: np.ndarray,
-    layout: Layout,
-    repetition: np.ndarray | None,
-    aux: dict[str, AuxStream],
-    meta: dict[str, Any],
-    class_names: tuple[str, ...],
-) -> Recording:
-    """A `Recording` from cache content without re-running its validation.
+_BULK = ("emg", "labels", "repetition", "aux")  # CRC-checked only with verify=True
 
-    The recordings were validated when they were parsed, and `load` checks the arrays'
-    dtypes, shapes and sizes; skipping the per-recording checks (which would also touch
-    every label page of the mapped file) keeps loading cheap. Fields of `Recording`
-    not listed here take their defaults, so new optional fields keep working.
-    """
-    rec = object.__new__(Recording)
-    rec.__dict__.update(
-        emg=emg,
-        fs=fs,
-        labels=labels,
-        layout=layout,
-        repetition=repetition,
-        aux=aux,
-        meta=meta,
-        class_names=class_names,
-    )
-    for name in _MISSING:
-        f = _RECORDING_FIELDS[name]
-        factory = f.default_factory
-        rec.__dict__[name] = f.default if factory is dataclasses.MISSING else factory()
-    return rec
+
+def _kind(key: str) -> str:
+    """The kind of a member: ``emg_3`` -> emg, ``aux|imu|4`` -> aux."""
+    return key.split("_")[0].split("|")[0]
 
 
 def _check_array(key: str, arr: np.ndarray) -> None:
-    want = _EXPECTED[key.split("_")[0].split("|")[0]]
+    want = _EXPECTED[_kind(key)]
     if (arr.dtype.str, arr.ndim) != want:
         raise ValueError(f"array {key}: dtype {arr.dtype.str}, {arr.ndim}-D, expected {want}")
 
 
 class _Table:
-    """Distinct values (layouts, class-name lists, meta key lists) stored once by index."""
+    """Distinct values (layouts, class-name lists, metadata values) stored once by index."""
 
     def __init__(self) -> None:
         self.items: list[Any] = []
@@ -179,16 +230,47 @@ class _Table:
         return self._index[key]
 
 
-def save(path: Path, recordings: Sequence[Recording]) -> None:
+def _encode_meta(recordings: Sequence[Recording]) -> tuple[list[str], list[list[Any]], np.ndarray]:
+    """Metadata as columns: keys, each key's distinct values, codes (-1: key absent)."""
+    keys: dict[str, _Table] = {}
+    for r in recordings:
+        for k in r.meta:
+            keys.setdefault(k, _Table())
+    codes = np.full((len(recordings), len(keys)), -1, dtype=np.int32)
+    for j, (k, table) in enumerate(keys.items()):
+        for i, r in enumerate(recordings):
+            if k in r.meta:
+                codes[i, j] = table.index(r.meta[k])
+    return list(keys), [t.items for t in keys.values()], codes
+
+
+def _decode_meta(keys: list[str], values: list[list[Any]], codes: np.ndarray) -> list[dict]:
+    """The per-recording metadata dicts back from `_encode_meta`'s columns."""
+    if codes.shape[1] != len(keys) or len(values) != len(keys):
+        raise ValueError(f"metadata codes {codes.shape} do not match {len(keys)} keys")
+    if codes.size and (codes.min() < -1 or (codes.max(axis=0) >= [len(v) for v in values]).any()):
+        raise ValueError("metadata code out of range")
+    columns = []
+    for j, vals in enumerate(values):
+        table = np.fromiter([*vals, _ABSENT], dtype=object, count=len(vals) + 1)
+        columns.append(table[codes[:, j]].tolist())  # code -1 reads the last: absent
+    rows = zip(*columns) if columns else ((),) * len(codes)
+    if (codes >= 0).all():
+        return [dict(zip(keys, row)) for row in rows]
+    return [{k: v for k, v in zip(keys, row) if v is not _ABSENT} for row in rows]
+
+
+def save(path: Path, recordings: Sequence[Recording], sources: Sources | None = None) -> None:
     """Atomically write recordings to ``path``.
 
+    ``sources`` (a `snapshot` of the files they were parsed from) makes the entry
+    self-checking: ``load(path, root=...)`` then raises `StaleEntry` once any changed.
     Raises ``TypeError`` for metadata that JSON cannot hold and ``OSError`` when the
     folder is not writable; nothing is left behind in either case.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
-    rows: list[list[Any]] = []
-    layouts, names, keys = _Table(), _Table(), _Table()
+    layouts, names = _Table(), _Table()
     n_ch = {r.n_channels for r in recordings}
     same_width = len(n_ch) <= 1
     if same_width:
@@ -202,40 +284,44 @@ def save(path: Path, recordings: Sequence[Recording]) -> None:
             np.int64,
         )
     aux_parts: dict[str, list[np.ndarray]] = {}
+    aux_rows: dict[str, list[Any]] = {}
     for i, r in enumerate(recordings):
         if not same_width:
             arrays[f"emg_{i}"] = r.emg
             arrays[f"labels_{i}"] = r.labels
             if r.repetition is not None:
                 arrays[f"repetition_{i}"] = r.repetition
-        aux_meta = []
         for name, st in r.aux.items():
-            aux_meta.append([name, st.fs, list(st.names), st.start, len(st.data), st.data.shape[1]])
+            row = [name, st.fs, list(st.names), st.start, len(st.data), st.data.shape[1]]
+            aux_rows.setdefault(str(i), []).append(row)
             aux_parts.setdefault(f"{name}|{st.data.shape[1]}", []).append(st.data)
-        meta_keys = list(r.meta)
-        rows.append(
-            [
-                r.n_samples,
-                r.fs,
-                layouts.index(r.layout.to_dict()),
-                names.index(list(r.class_names)),
-                r.repetition is not None,
-                keys.index(meta_keys),
-                [r.meta[k] for k in meta_keys],
-                aux_meta,
-            ]
-        )
     for key, parts in aux_parts.items():
         arrays[f"aux|{key}"] = _concat(parts, np.float32)
+    meta_keys, meta_values, arrays["meta_codes"] = _encode_meta(recordings)
+    records = [
+        (
+            r.n_samples,
+            layouts.index(r.layout.to_dict()),
+            names.index(list(r.class_names)),
+            r.repetition is not None,
+        )
+        for r in recordings
+    ]
+    arrays["records"] = np.array(records, dtype=np.int64).reshape(-1, len(_RECORD_COLUMNS))
+    arrays["fs"] = np.array([r.fs for r in recordings], dtype=np.float64)
+    if sources is not None:
+        arrays["paths"] = np.frombuffer(os.fsencode("\0".join(sources.paths)), np.uint8)
+        arrays["stats"] = sources.stats
     blob = json.dumps(
         {
             "format": CACHE_FORMAT,
             "same_width": same_width,
             "layouts": layouts.items,
             "class_names": names.items,
-            "meta_keys": keys.items,
+            "aux": aux_rows,
+            "meta_keys": meta_keys,
+            "meta_values": meta_values,
             "arrays": {k: [a.dtype.str, list(a.shape)] for k, a in arrays.items()},
-            "recordings": rows,
         },
         default=_json_default,
     )
@@ -310,11 +396,14 @@ def _npy_payload(npy: bytes) -> bytes:
     return npy[10 + hlen :]
 
 
-def load(path: Path, verify: bool = False) -> list[Recording]:
+def load(path: Path, verify: bool = False, root: Path | None = None) -> list[Recording]:
     """Read recordings written by `save`; raises on any inconsistency.
 
     Arrays are copy-on-write views of the memory-mapped file. ``verify=True`` also
-    checks the CRC of every member (reads all data).
+    checks the CRC of every member (reads all data). With ``root``, an entry saved with
+    ``sources`` first re-stats them under ``root`` and raises `StaleEntry` if any changed.
+    Recordings are rebuilt without re-running `Recording` validation: they were
+    validated when parsed, and the arrays' dtypes, shapes and sizes are checked here.
     """
     with open(path, "rb") as fh:
         with zipfile.ZipFile(fh) as zf:
@@ -332,46 +421,91 @@ def load(path: Path, verify: bool = False) -> list[Recording]:
         info = infos.get(f"{key}.npy")
         if info is None:
             raise ValueError(f"member {key} missing")
-        data[key] = _member(buf, info, np.dtype(dtype), tuple(shape), verify)
+        bulk = _kind(key) in _BULK  # the small index members are always CRC-checked
+        data[key] = _member(buf, info, np.dtype(dtype), tuple(shape), verify or not bulk)
         _check_array(key, data[key])
+    if root is not None and "paths" in data:
+        paths = os.fsdecode(data["paths"].tobytes()).split("\0")
+        if not fresh(Sources(paths, data["stats"]), root):
+            raise StaleEntry(f"{path}: files under {root} changed since it was written")
+    records, fss = data["records"], data["fs"].tolist()
+    n_samples, lays, clss, has_rep = records.T.tolist() if len(records) else ([],) * 4
+    n = len(records)
+    if len(fss) != n or len(data["meta_codes"]) != n:
+        raise ValueError(f"header columns do not all describe {n} recordings")
+    metas = _decode_meta(head["meta_keys"], head["meta_values"], data["meta_codes"])
     layouts = [Layout.from_dict(d) for d in head["layouts"]]
     names = [tuple(c) for c in head["class_names"]]
-    meta_keys = head["meta_keys"]
-    rows = head["recordings"]
+    if min(lays, default=0) < 0 or min(clss, default=0) < 0:
+        raise ValueError("negative layout or class-name index")
+    emgs, labels, reps = _cut_arrays(data, n_samples, has_rep, head["same_width"])
     if head["same_width"]:
-        ends = np.cumsum([row[0] for row in rows]).tolist()
-        sizes = (len(data["emg"]), len(data["labels"]), len(data["repetition"]))
-        if rows and not ends[-1] == sizes[0] == sizes[1] == sizes[2]:
-            raise ValueError(f"header says {ends[-1]} samples, arrays hold {len(data['emg'])}")
+        mismatch = n and {layouts[i].n_channels for i in set(lays)} != {emgs[0].shape[1]}
+    else:
+        mismatch = any(e.shape[1] != layouts[i].n_channels for e, i in zip(emgs, lays))
+    if mismatch:
+        raise ValueError("EMG channel counts do not match the recordings' layouts")
+    aux = _decode_aux(head["aux"], data, n)
+    new = object.__new__
     out: list[Recording] = []
-    same_width = head["same_width"]
+    for emg, fs, lay, cls, lab, rep, meta, ax in zip(
+        emgs, fss, lays, clss, labels, reps, metas, aux
+    ):
+        rec = new(Recording)
+        rec.__dict__ = {
+            "emg": emg,
+            "fs": fs,
+            "labels": lab,
+            "layout": layouts[lay],
+            "repetition": rep,
+            "aux": ax,
+            "meta": meta,
+            "class_names": names[cls],
+        }
+        out.append(rec)
+    for rec in out if _MISSING else ():  # fields added to Recording later: their defaults
+        for name in _MISSING:
+            f = _RECORDING_FIELDS[name]
+            factory = f.default_factory
+            rec.__dict__[name] = f.default if factory is dataclasses.MISSING else factory()
+    return out
+
+
+def _cut_arrays(
+    data: dict[str, np.ndarray], n_samples: list[int], has_rep: list[bool], same_width: bool
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray | None]]:
+    """Each recording's EMG, labels and repetitions (views of the stored members)."""
     if same_width:
-        emg_all, labels_all, rep_all = data["emg"], data["labels"], data["repetition"]
-    widths = [lay.n_channels for lay in layouts]
-    pos = 0
-    aux_pos: dict[str, int] = {}
-    for i, (n, fs, lay, cls, has_rep, mk, values, aux_rows) in enumerate(rows):
-        if same_width:
-            end = pos + n
-            emg, labels = emg_all[pos:end], labels_all[pos:end]
-            rep = rep_all[pos:end] if has_rep else None
-            pos = end
-        else:
-            emg, labels = data[f"emg_{i}"], data[f"labels_{i}"]
-            rep = data.get(f"repetition_{i}")
-            if len(emg) != n or len(labels) != n or (rep is not None and len(rep) != n):
-                raise ValueError(f"recording {i}: arrays do not match the header")
-        if emg.shape[1] != widths[lay]:
-            raise ValueError(f"recording {i}: {emg.shape[1]} channels, layout has {widths[lay]}")
-        aux = {}
-        for name, afs, anames, astart, an, dims in aux_rows:
-            key = f"{name}|{dims}"
-            p = aux_pos.get(key, 0)
-            stream = data[f"aux|{key}"][p : p + an]
+        ends = np.cumsum(n_samples, dtype=np.int64).tolist()
+        emg, lab, rep = data["emg"], data["labels"], data["repetition"]
+        if ends and not ends[-1] == len(emg) == len(lab) == len(rep):
+            raise ValueError(f"header says {ends[-1]} samples, arrays hold {len(emg)}")
+        spans = list(zip([0, *ends], ends))
+        return (
+            [emg[a:b] for a, b in spans],
+            [lab[a:b] for a, b in spans],
+            [rep[a:b] if r else None for (a, b), r in zip(spans, has_rep)],
+        )
+    emgs = [data[f"emg_{i}"] for i in range(len(n_samples))]
+    labels = [data[f"labels_{i}"] for i in range(len(n_samples))]
+    reps = [data[f"repetition_{i}"] if r else None for i, r in enumerate(has_rep)]
+    for i, (e, lab_i, rep_i, n) in enumerate(zip(emgs, labels, reps, n_samples)):
+        if not len(e) == len(lab_i) == n == (n if rep_i is None else len(rep_i)):
+            raise ValueError(f"recording {i}: arrays do not match the header")
+    return emgs, labels, reps
+
+
+def _decode_aux(rows: dict[str, list[Any]], data: dict[str, np.ndarray], n: int) -> list[dict]:
+    """Each recording's auxiliary streams, cut from the concatenated ``aux|…`` members."""
+    out: list[dict[str, AuxStream]] = [{} for _ in range(n)]
+    pos: dict[str, int] = {}
+    for i in sorted(rows, key=int):
+        for name, afs, anames, astart, an, dims in rows[i]:
+            key = f"aux|{name}|{dims}"
+            p = pos.get(key, 0)
+            stream = data[key][p : p + an]
             if len(stream) != an:
                 raise ValueError(f"recording {i}: aux stream {name} truncated")
-            aux[name] = AuxStream(stream, afs, tuple(anames), astart)
-            aux_pos[key] = p + an
-        meta = dict(zip(meta_keys[mk], values))
-        out.append(_trusted_recording(emg, fs, labels, layouts[lay], rep, aux, meta, names[cls]))
+            out[int(i)][name] = AuxStream(stream, afs, tuple(anames), astart)
+            pos[key] = p + an
     return out

@@ -1,4 +1,4 @@
-"""``myoshift datasets list | summary | download`` through the real entry point."""
+"""``myoshift datasets list | summary | download | cache`` through the real entry point."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from myoshift.cli.main import main
-from myoshift.datasets import dataset_names
+from myoshift.datasets import dataset_names, get_dataset
 from myoshift.datasets.base import Download
+from tests.conftest import require_dataset
 from tests.datasets.test_download import remote, server  # noqa: F401  (fixtures)
 
 
@@ -54,6 +55,43 @@ def test_summary_table(capsys):
     out = capsys.readouterr().out
     for word in ("n_recordings", "60", "gesture5", "total_seconds"):
         assert word in out
+
+
+def test_cache_shows_and_clears_only_cache_files(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    libemg = tmp_path / "libemg-onesubject"
+    libemg.mkdir()
+    (libemg / "a-0123.npz").write_bytes(b"x" * 1000)
+    (libemg / ".tmp-xyz.npz").write_bytes(b"x" * 500)  # left by a killed run
+    (libemg / "notes.txt").write_text("not ours")
+    (tmp_path / "kanoga").mkdir()
+    (tmp_path / "kanoga" / "b-0123.npz").write_bytes(b"x" * 10)
+    args = ["datasets", "cache", "--cache-dir", str(tmp_path)]
+    assert main([*args, "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["datasets"]}
+    assert set(rows) == set(dataset_names())
+    assert (rows["libemg-onesubject"]["files"], rows["libemg-onesubject"]["bytes"]) == (2, 1500)
+    assert rows["myoarmband"]["files"] == 0
+    assert main([*args, "libemg-onesubject", "--clear"]) == 0
+    assert "libemg-onesubject" in capsys.readouterr().out
+    assert sorted(p.name for p in libemg.iterdir()) == ["notes.txt"]
+    assert (tmp_path / "kanoga" / "b-0123.npz").exists()  # not named: kept
+    assert main([*args, "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_cache_of_a_real_load_then_cleared(capsys, tmp_path):
+    data = require_dataset("OneSubjectMyoDataset").parent
+    cache_dir = tmp_path / "c"
+    get_dataset("libemg-onesubject", data_dir=data, cache_dir=cache_dir).load(show_progress=False)
+    args = ["datasets", "cache", "libemg-onesubject", "--cache-dir", str(cache_dir), "--json"]
+    assert main(args) == 0
+    before = json.loads(capsys.readouterr().out)["datasets"][0]
+    assert before["files"] == 2 and before["bytes"] > 0  # the unit and the whole load
+    assert main([*args, "--clear"]) == 0
+    cleared = json.loads(capsys.readouterr().out)
+    assert cleared["cleared"] and cleared["datasets"][0] == before
+    assert not (cache_dir / "libemg-onesubject").exists()
 
 
 def test_unknown_dataset_exits_2_listing_valid_names(capsys):

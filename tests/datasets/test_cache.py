@@ -88,8 +88,10 @@ def test_whole_load_entry_skips_the_folder_parse_and_sees_any_change(tiny, tmp_p
     )
     _same_sets(first, _load(tiny, c))
     assert calls == []  # served by the whole-load entry: no unit listing, no parse
+    TinyDataset.parse_calls.clear()
     sub = TinyDataset(data_dir=tiny, cache_dir=c).load([1], show_progress=False)
-    assert set(sub.unique("subject")) == {1} and len(_load_entries(c)) == 2
+    assert set(sub.unique("subject")) == {1} and TinyDataset.parse_calls == []
+    assert len(_load_entries(c)) == 1  # a selection is read from the per-unit entries
     calls.clear()
     f = tiny / "Tiny" / "s2" / "r1.npy"
     np.save(f, np.load(f)[:40])
@@ -97,10 +99,20 @@ def test_whole_load_entry_skips_the_folder_parse_and_sees_any_change(tiny, tmp_p
     rs = _load(tiny, c)
     assert TinyDataset.parse_calls == ["s2"] and calls == [1]
     assert rs.select(subject=2, trial=1)[0].n_samples == 40
-    assert len(_load_entries(c)) == 2  # the stale "all" entry was replaced
+    assert len(_load_entries(c)) == 1  # the stale entry was replaced
     whole = [e for e in _load_entries(c) if e.stat().st_size > 0][0]
     whole.write_bytes(whole.read_bytes()[:100])  # a damaged whole-load entry is rebuilt
     _same_sets(rs, _load(tiny, c))
+
+
+def test_writing_the_whole_load_entry_removes_older_ones(tiny, tmp_path):
+    """Per-selection entries of cache format 2 held a copy of the data each."""
+    folder = tmp_path / "c" / TinyDataset.name
+    folder.mkdir(parents=True)
+    legacy = folder / f"_load-0123456789-{'a' * 20}.npz"
+    legacy.write_bytes(b"old")
+    _load(tiny, tmp_path / "c")
+    assert not legacy.exists() and len(_load_entries(tmp_path / "c")) == 1
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_seen(tiny, tmp_path):

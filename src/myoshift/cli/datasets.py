@@ -1,4 +1,5 @@
-"""``myoshift datasets``: list the registered datasets, summarise one, download one."""
+"""``myoshift datasets``: list the registered datasets, summarise or download one, and
+show or clear the parsed-recording cache."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import argparse
 import json
 from typing import Any
 
-from myoshift.datasets import dataset_names, get_dataset
-from myoshift.datasets.paths import resolve_data_dir
+from myoshift.datasets import cache, dataset_names, get_dataset
+from myoshift.datasets.paths import resolve_cache_dir, resolve_data_dir
+from myoshift.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
@@ -37,6 +39,17 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("download", parents=[common], help="download a dataset's public archive")
     p.add_argument("name", help="registered dataset name")
     p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("cache", help="show (or --clear) the parsed-recording cache")
+    p.add_argument("names", nargs="*", metavar="NAME", help="datasets (default: all)")
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="cache folder (default: $MYOSHIFT_CACHE, else the user cache)",
+    )
+    p.add_argument("--clear", action="store_true", help="delete the cached recordings")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_cache)
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -120,4 +133,38 @@ def cmd_download(args: argparse.Namespace) -> int:
 
     folder = download_dataset(args.name, data_dir=args.data_dir)
     print(f"{args.name}: downloaded into {folder}")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    cache_dir = resolve_cache_dir(args.cache_dir)
+    unknown = [n for n in args.names if n not in dataset_names()]
+    if unknown:
+        raise ConfigError(
+            f"unknown dataset(s) {unknown}; valid names: {', '.join(dataset_names())}"
+        )
+    rows: list[dict[str, Any]] = []
+    for name in args.names or dataset_names():
+        folder = cache_dir / name
+        if args.clear:
+            n, size = cache.clear(folder)
+        else:
+            files = cache.entry_files(folder)
+            n, size = len(files), sum(f.stat().st_size for f in files)
+        rows.append({"name": name, "files": n, "bytes": size})
+    if args.json:
+        print(json.dumps({"cache_dir": str(cache_dir), "cleared": args.clear, "datasets": rows}))
+        return 0
+    from rich.table import Table
+
+    verb = "removed from" if args.clear else "in"
+    table = Table(title=f"parsed recordings {verb} {cache_dir}")
+    table.add_column("dataset")
+    table.add_column("files", justify="right")
+    table.add_column("MB", justify="right")
+    for r in rows:
+        table.add_row(r["name"], str(r["files"]), f"{r['bytes'] / 1e6:.1f}")
+    total = sum(r["bytes"] for r in rows) / 1e6
+    table.add_row("all", str(sum(r["files"] for r in rows)), f"{total:.1f}", style="bold")
+    _console().print(table)
     return 0

@@ -113,16 +113,17 @@ class Dataset(ABC):
     ) -> RecordingSet:
         """Load (from cache when valid) the recordings of ``subjects`` (default: all).
 
-        With the cache on, a whole load is itself one cache entry that lists every folder
-        and file under the dataset folder with its stat signature (`cache.snapshot`), so
-        a repeated load costs one ``stat`` per path and one file read, and any change,
-        addition or removal of a file is seen. Otherwise each parse unit is loaded from
-        its own cache entry or parsed.
+        With the cache on, loading the whole dataset is itself one cache entry that lists
+        every folder and file under the dataset folder with its stat signature
+        (`cache.snapshot`), so a repeated load costs one ``stat`` per path and one file
+        read, and any change, addition or removal of a file is seen. A selection of
+        subjects, or a whole load whose files changed, reads each parse unit from its own
+        cache entry or parses it (no copy of the data is cached per selection).
         """
         root = self.root
-        if not self.use_cache:
+        if not self.use_cache or subjects is not None:
             return self._load_units(root, subjects, show_progress)
-        entry = self._load_entry(root, subjects)
+        entry = self._load_entry(root)
         try:
             return RecordingSet(cache.load(entry, root=root))
         except (FileNotFoundError, NotADirectoryError, cache.StaleEntry):
@@ -132,18 +133,16 @@ class Dataset(ABC):
             with contextlib.suppress(OSError):
                 entry.unlink(missing_ok=True)
         before = cache.snapshot(root)
-        rset = self._load_units(root, subjects, show_progress)
+        rset = self._load_units(root, None, show_progress)
         if cache.fresh(before, root):  # nothing changed while parsing
             self._write_entry(entry, list(rset), before)
         return rset
 
-    def _load_entry(self, root: Path, subjects: Iterable[Any] | None) -> Path:
-        """Cache path of a whole load: dataset folder, parser and subject selection."""
-        selection = "all" if subjects is None else "|".join(sorted(map(str, subjects)))
-        sel = hashlib.sha1(selection.encode()).hexdigest()[:10]
+    def _load_entry(self, root: Path) -> Path:
+        """Cache path of a whole load: dataset folder, parser, constructor arguments."""
         text = f"{root.resolve()}|{self.name}|{self.parser_version}|{self.cache_token()}"
         key = hashlib.sha1(f"{text}|{cache.CACHE_FORMAT}".encode()).hexdigest()[:20]
-        return self.cache_dir / self.name / f"_load-{sel}-{key}.npz"
+        return self.cache_dir / self.name / f"_load-{key}.npz"
 
     def cache_token(self) -> str:
         """Extra cache-key text for loaders whose parse depends on constructor arguments."""
@@ -154,8 +153,8 @@ class Dataset(ABC):
     ) -> None:
         """Write a cache entry, replacing older ones of the same unit / selection."""
         stem = path.stem.rsplit("-", 1)[0]
-        try:
-            for stale in path.parent.glob(f"{stem}-{'?' * 20}.npz"):
+        try:  # `_load-*` also matches the per-selection entries of cache format 2
+            for stale in path.parent.glob(f"{stem}-{'*' if stem == '_load' else '?' * 20}.npz"):
                 stale.unlink(missing_ok=True)
             cache.save(path, recs, sources)
         except (OSError, TypeError, ValueError) as exc:  # e.g. read-only, non-JSON meta

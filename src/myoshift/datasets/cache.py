@@ -530,3 +530,26 @@ def _decode_aux(rows: dict[str, list[Any]], data: dict[str, np.ndarray], n: int)
             out[int(i)][name] = AuxStream(stream, afs, tuple(anames), astart)
             pos[key] = p + an
     return out
+
+
+def entry_files(folder: Path) -> list[Path]:
+    """The cache files in one dataset's cache folder: entries and leftover temporaries."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix == ".npz" and p.is_file())
+
+
+def clear(folder: Path) -> tuple[int, int]:
+    """Delete the cache files of one dataset's cache folder; returns (files, bytes).
+
+    Only ``.npz`` files directly in ``folder`` are removed (never anything else), then
+    the folder itself if it is left empty.
+    """
+    n = size = 0
+    for f in entry_files(folder):
+        size += f.stat().st_size
+        f.unlink(missing_ok=True)
+        n += 1
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when empty
+    return n, size

@@ -173,6 +173,21 @@ def test_snapshot_follows_folder_links_once_and_wraps_huge_inodes(tmp_path, monk
     assert (huge.stats[:, 3] == -5).all() and cache.fresh(huge, root)
 
 
+def test_snapshot_checks_an_unreadable_folder_by_its_own_stat(tmp_path, monkeypatch):
+    root = write_tiny(tmp_path / "d")
+    real = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("s2"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(cache.os, "scandir", scandir)
+    snap = cache.snapshot(root)
+    assert "s2" in snap.paths and os.path.join("s2", "r1.npy") not in snap.paths
+    assert cache.fresh(snap, root)
+
+
 def test_whole_load_entry_is_not_written_when_files_change_while_parsing(tiny, tmp_path):
     class Busy(TinyDataset):
         def parse_unit(self, root, unit):

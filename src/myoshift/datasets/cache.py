@@ -48,7 +48,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -85,6 +85,7 @@ class Sources(NamedTuple):
 
 
 _SIGNATURE = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
+_INT64_MAX = (1 << 63) - 1
 
 
 def _stat_or_link(path: str) -> os.stat_result:
@@ -101,16 +102,20 @@ def _stats(root: Path, paths: list[str]) -> np.ndarray | None:
     full = [prefix + p for p in paths]
     for stat in (os.stat, _stat_or_link):  # the second only if a path is gone or dangling
         try:  # one stat per path, in loops that stay in C
-            flat = chain.from_iterable(map(_SIGNATURE, map(stat, full)))
             try:
-                stats = np.fromiter(flat, dtype=np.int64, count=4 * len(full))
-            except OverflowError:  # inode numbers above 2**63 - 1 (some network filesystems)
-                flat = chain.from_iterable(map(_SIGNATURE, map(stat, full)))
-                stats = np.array([v - (1 << 64) if v >> 63 else v for v in flat], np.int64)
-            return stats.reshape(-1, 4)
+                flat = np.fromiter(_signatures(stat, full), np.int64, count=4 * len(full))
+            except OverflowError:  # inode numbers of 2**63 and more (network filesystems)
+                values = _signatures(stat, full)
+                flat = np.array([v - (1 << 64) if v > _INT64_MAX else v for v in values], np.int64)
         except OSError:
             continue
+        return flat.reshape(-1, 4)
     return None
+
+
+def _signatures(stat: Callable[[str], os.stat_result], paths: list[str]) -> Iterator[int]:
+    """The four signature numbers of each path, one after the other."""
+    return chain.from_iterable(map(_SIGNATURE, map(stat, paths)))
 
 
 def source_key(name: str, parser_version: int, files: Sequence[Path], root: Path) -> str:
@@ -131,13 +136,18 @@ def snapshot(root: Path) -> Sources:
     prefix = os.path.join(os.fspath(root), "")
     while stack:
         rel = stack.pop()
-        with os.scandir(prefix + rel) as it:
-            for e in it:
-                sub = os.path.join(rel, e.name)
-                paths.append(sub)
-                if e.is_dir() and (ident := e.stat()[1:3]) not in seen:
-                    seen.add(ident)
-                    stack.append(sub)
+        try:
+            with os.scandir(prefix + rel) as it:
+                entries = list(it)
+        except OSError as exc:  # an unreadable folder: its own stat is still checked
+            log.debug("cache snapshot: cannot list %s (%s)", prefix + rel, exc)
+            continue
+        for e in entries:
+            sub = os.path.join(rel, e.name)
+            paths.append(sub)
+            if e.is_dir() and (ident := e.stat()[1:3]) not in seen:
+                seen.add(ident)
+                stack.append(sub)
     paths.sort()
     stats = _stats(root, paths)
     if stats is None:  # a file vanished while walking: a snapshot that never matches

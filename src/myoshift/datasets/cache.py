@@ -8,6 +8,10 @@ Two kinds of entry (file layout is the same):
 * a whole load's entry, which carries a `snapshot` of every folder and file under the
   dataset folder and is only served while `fresh` finds all of them unchanged (one
   ``stat`` per path: folders see added, removed and renamed files, files see edits).
+  The snapshot is taken before parsing and the entry only written if it still holds
+  after. (File times tick with the kernel clock, a few ms: a same-size edit made in the
+  same tick as the previous edit of that file, after that check, would go unseen, the
+  "racy" case that ``make`` and git share.)
 
 Arrays of all recordings of an entry are concatenated (a handful of members per file).
 Metadata is stored by column: a small JSON ``header`` (layouts, class names, each

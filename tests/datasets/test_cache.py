@@ -380,6 +380,19 @@ def test_save_load_mixed_widths_and_optional_fields(tmp_path):
         assert len(z.files) <= 7
 
 
+def test_metadata_columns_keep_types_missing_keys_and_unhashable_values(tmp_path):
+    values = [1, 1.0, True, "1", None, [1, 2], {"a": 1}, np.int64(1)]
+    recs = [
+        Recording(np.zeros((2, 3)), 50.0, 0, Layout.ring(3), meta={"v": v, f"only{i}": i})
+        for i, v in enumerate(values)
+    ]
+    cache.save(tmp_path / "x.npz", recs)
+    back = cache.load(tmp_path / "x.npz")
+    for i, (r, v) in enumerate(zip(back, values)):
+        assert r.meta == {"v": v, f"only{i}": i}
+        assert type(r.meta["v"]) is (int if isinstance(v, np.generic) else type(v))
+
+
 def test_verify_detects_a_flipped_data_bit_and_arrays_are_copy_on_write(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "MAP_MIN_BYTES", 0)  # map even this small file
     rec = Recording(np.arange(4000, dtype=np.float32).reshape(500, 8), 200.0, 0, Layout.ring(8))

@@ -167,10 +167,20 @@ def fresh(sources: Sources, root: Path) -> bool:
     return now is not None and np.array_equal(now, sources.stats)
 
 
-def _concat(parts: list[np.ndarray], dtype: Any, width: int | None = None) -> np.ndarray:
+class _Chunks(NamedTuple):
+    """An array stored as one member but written piece by piece, never concatenated."""
+
+    parts: list[np.ndarray]
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+
+def _chunks(parts: list[np.ndarray], dtype: Any, width: int | None = None) -> _Chunks:
+    """The concatenation of ``parts`` (along axis 0) as a `_Chunks` of ``dtype``."""
+    n = sum(len(p) for p in parts)
     if parts:
-        return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
-    return np.zeros((0,) if width is None else (0, width), dtype=dtype)
+        width = parts[0].shape[1] if parts[0].ndim == 2 else None
+    return _Chunks(parts, np.dtype(dtype), (n,) if width is None else (n, width))
 
 
 def _padding(offset: int) -> bytes:
@@ -183,20 +193,25 @@ def _padding(offset: int) -> bytes:
     return struct.pack("<HH", _PAD_ID, r - 4) + b"\0" * (r - 4)
 
 
-def _write_member(zf: zipfile.ZipFile, fh: Any, key: str, arr: np.ndarray) -> None:
-    arr = np.ascontiguousarray(arr)
+def _write_member(zf: zipfile.ZipFile, fh: Any, key: str, arr: np.ndarray | _Chunks) -> None:
+    """Write ``key.npy`` stored (uncompressed), its data aligned to ALIGN in the file."""
+    chunks = arr if isinstance(arr, _Chunks) else _Chunks([arr], arr.dtype, arr.shape)
     hdr = io.BytesIO()
-    np.lib.format.write_array_header_1_0(hdr, np.lib.format.header_data_from_array_1_0(arr))
+    header = {"descr": np.lib.format.dtype_to_descr(chunks.dtype), "fortran_order": False}
+    np.lib.format.write_array_header_1_0(hdr, {**header, "shape": chunks.shape})
     npy_header = hdr.getvalue()
     name = f"{key}.npy"
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_STORED
-    info.file_size = len(npy_header) + arr.nbytes
+    info.file_size = len(npy_header) + int(np.prod(chunks.shape)) * chunks.dtype.itemsize
     data_start = fh.tell() + _LOCAL_HEADER.size + len(name.encode()) + len(npy_header)
     info.extra = _padding(data_start)
     with zf.open(info, "w") as w:
         w.write(npy_header)
-        w.write(arr.reshape(-1).view(np.uint8).data if arr.size else b"")
+        for part in chunks.parts:
+            part = np.ascontiguousarray(part, dtype=chunks.dtype)
+            if part.size:
+                w.write(part.reshape(-1).view(np.uint8).data)
 
 
 _RECORDING_FIELDS = {f.name: f for f in dataclasses.fields(Recording)}
@@ -232,18 +247,27 @@ def _check_array(key: str, arr: np.ndarray) -> None:
 
 
 class _Table:
-    """Distinct values (layouts, class-name lists, metadata values) stored once by index."""
+    """Distinct values (layouts, class-name lists, metadata values) stored once by index.
+
+    Values are told apart by type and value (``1``, ``1.0`` and ``True`` are three),
+    unhashable ones (lists, dicts) by their JSON text.
+    """
 
     def __init__(self) -> None:
         self.items: list[Any] = []
-        self._index: dict[str, int] = {}
+        self._index: dict[Any, int] = {}
 
     def index(self, item: Any) -> int:
-        key = json.dumps(item, default=_json_default)
-        if key not in self._index:
-            self._index[key] = len(self.items)
+        key: Any = (type(item), item)
+        try:
+            i = self._index.get(key)
+        except TypeError:  # unhashable
+            key = json.dumps(item, default=_json_default)
+            i = self._index.get(key)
+        if i is None:
+            i = self._index[key] = len(self.items)
             self.items.append(item)
-        return self._index[key]
+        return i
 
 
 def _encode_meta(recordings: Sequence[Recording]) -> tuple[list[str], list[list[Any]], np.ndarray]:
@@ -285,14 +309,14 @@ def save(path: Path, recordings: Sequence[Recording], sources: Sources | None = 
     folder is not writable; nothing is left behind in either case.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray | _Chunks] = {}
     layouts, names = _Table(), _Table()
     n_ch = {r.n_channels for r in recordings}
     same_width = len(n_ch) <= 1
     if same_width:
-        arrays["emg"] = _concat([r.emg for r in recordings], np.float32, next(iter(n_ch), 0))
-        arrays["labels"] = _concat([r.labels for r in recordings], np.int64)
-        arrays["repetition"] = _concat(
+        arrays["emg"] = _chunks([r.emg for r in recordings], np.float32, next(iter(n_ch), 0))
+        arrays["labels"] = _chunks([r.labels for r in recordings], np.int64)
+        arrays["repetition"] = _chunks(
             [
                 r.repetition if r.repetition is not None else np.zeros(r.n_samples, np.int64)
                 for r in recordings
@@ -312,13 +336,13 @@ def save(path: Path, recordings: Sequence[Recording], sources: Sources | None = 
             aux_rows.setdefault(str(i), []).append(row)
             aux_parts.setdefault(f"{name}|{st.data.shape[1]}", []).append(st.data)
     for key, parts in aux_parts.items():
-        arrays[f"aux|{key}"] = _concat(parts, np.float32)
+        arrays[f"aux|{key}"] = _chunks(parts, np.float32)
     meta_keys, meta_values, arrays["meta_codes"] = _encode_meta(recordings)
     records = [
         (
             r.n_samples,
-            layouts.index(r.layout.to_dict()),
-            names.index(list(r.class_names)),
+            layouts.index(r.layout),
+            names.index(r.class_names),
             r.repetition is not None,
         )
         for r in recordings
@@ -332,7 +356,7 @@ def save(path: Path, recordings: Sequence[Recording], sources: Sources | None = 
         {
             "format": CACHE_FORMAT,
             "same_width": same_width,
-            "layouts": layouts.items,
+            "layouts": [lay.to_dict() for lay in layouts.items],
             "class_names": names.items,
             "aux": aux_rows,
             "meta_keys": meta_keys,

@@ -135,7 +135,7 @@ class Dataset(ABC):
         before = cache.snapshot(root)
         rset = self._load_units(root, None, show_progress)
         if cache.fresh(before, root):  # nothing changed while parsing
-            self._write_entry(entry, list(rset), before)
+            self._write_entry(entry, list(rset), "_load-*.npz", before)
         return rset
 
     def _load_entry(self, root: Path) -> Path:
@@ -149,12 +149,16 @@ class Dataset(ABC):
         return ""
 
     def _write_entry(
-        self, path: Path, recs: list[Recording], sources: cache.Sources | None = None
+        self,
+        path: Path,
+        recs: list[Recording],
+        replaces: str,
+        sources: cache.Sources | None = None,
     ) -> None:
-        """Write a cache entry, replacing older ones of the same unit / selection."""
-        stem = path.stem.rsplit("-", 1)[0]
-        try:  # `_load-*` also matches the per-selection entries of cache format 2
-            for stale in path.parent.glob(f"{stem}-{'*' if stem == '_load' else '?' * 20}.npz"):
+        """Write a cache entry after deleting the older ones it replaces (a glob pattern;
+        for whole loads it also catches the per-selection entries of cache format 2)."""
+        try:
+            for stale in path.parent.glob(replaces):
                 stale.unlink(missing_ok=True)
             cache.save(path, recs, sources)
         except (OSError, TypeError, ValueError) as exc:  # e.g. read-only, non-JSON meta
@@ -185,7 +189,8 @@ class Dataset(ABC):
         if not self.use_cache:
             return self.parse_unit(root, unit)
         key = cache.source_key(self.name, self.parser_version, unit.files, root)
-        path = self.cache_dir / self.name / f"{_safe(unit.key)}-{key}.npz"
+        stem = _safe(unit.key)
+        path = self.cache_dir / self.name / f"{stem}-{key}.npz"
         if path.exists():
             try:
                 return cache.load(path)
@@ -193,7 +198,7 @@ class Dataset(ABC):
                 log.warning("cache entry %s unreadable (%s); re-parsing", path, exc)
                 path.unlink(missing_ok=True)
         recs = self.parse_unit(root, unit)
-        self._write_entry(path, recs)
+        self._write_entry(path, recs, f"{stem}-{'?' * len(key)}.npz")
         return recs
 
     @classmethod

@@ -177,10 +177,11 @@ class _Chunks(NamedTuple):
 
 def _chunks(parts: list[np.ndarray], dtype: Any, width: int | None = None) -> _Chunks:
     """The concatenation of ``parts`` (along axis 0) as a `_Chunks` of ``dtype``."""
-    n = sum(len(p) for p in parts)
     if parts:
-        width = parts[0].shape[1] if parts[0].ndim == 2 else None
-    return _Chunks(parts, np.dtype(dtype), (n,) if width is None else (n, width))
+        rest = parts[0].shape[1:]
+    else:  # nothing to write: the trailing shape must be given
+        rest = () if width is None else (width,)
+    return _Chunks(parts, np.dtype(dtype), (sum(len(p) for p in parts), *rest))
 
 
 def _padding(offset: int) -> bytes:

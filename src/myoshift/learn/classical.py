@@ -10,10 +10,17 @@ or random-forest regression for continuous targets (glove joint angles).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    TransformerMixin,
+    is_regressor,
+)
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -24,14 +31,16 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 import myoshift.signal as _signal
-from myoshift.errors import ConfigError, ShapeError
+from myoshift.errors import ConfigError, ModelFileError, ShapeError
 from myoshift.learn.data import RecordingInput, check_labels, check_targets, unpack
-from myoshift.learn.persist import Persistent
+from myoshift.learn.persistence import EstimatorState, Persistent, labels_from, labels_json
+from myoshift.learn.registry import register_estimator
 from myoshift.signal.windows import Windows
 
 log = logging.getLogger(__name__)
 
 CLASSIFIERS = ("lda", "svm", "rf", "knn")
+_PROBE = 256  # training rows whose outputs a saved pipeline must reproduce
 REGRESSORS = ("ridge", "rf")
 
 
@@ -207,6 +216,51 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
 
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
 
+    # ------------------------------------------------------------------ persistence
+    def _probe(self, F: np.ndarray) -> np.ndarray:
+        """Outputs of the pipeline on a few training rows, to check a refit on load."""
+        pipe = self.pipeline_
+        out = pipe.predict_proba(F) if hasattr(pipe, "predict_proba") else pipe.predict(F)
+        return np.asarray(out, dtype=np.float64)
+
+    def _get_state(self) -> EstimatorState:
+        """Training features and targets (refitted on load, which is exact and seeded) and
+        the outputs on a probe of them (compared after the refit, so a scikit-learn
+        version that would change the model is detected instead of silently used)."""
+        self._check_fitted()
+        F = np.ascontiguousarray(self.features_train_, dtype=np.float64)
+        arrays = {"features_train": F, "probe": self._probe(F[:_PROBE])}
+        fitted: dict[str, Any] = {
+            "n_channels_in": self.n_channels_in_,
+            "n_features_in": self.n_features_in_,
+            "fs": self.fs_,
+        }
+        y = np.asarray(self.y_train_)
+        if is_regressor(self):  # float targets: an array
+            arrays["y_train"] = np.ascontiguousarray(y, dtype=np.float64)
+        else:  # class labels of any dtype (ints or strings): JSON
+            fitted["y_train"] = labels_json(y)
+        return EstimatorState(fitted, arrays)
+
+    @classmethod
+    def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
+        est = cls(**params)
+        fitted, arrays = state.fitted, state.arrays
+        F = arrays["features_train"]
+        y = arrays["y_train"] if "y_train" in arrays else labels_from(fitted["y_train"])
+        est.n_channels_in_ = int(fitted["n_channels_in"])
+        est.n_features_in_ = int(fitted["n_features_in"])
+        est.fs_ = fitted["fs"]
+        est._refit(F, y)
+        probe = est._probe(F[:_PROBE])
+        saved = arrays["probe"] if "probe" in arrays else arrays["probe_proba"]  # <= 0.1
+        if probe.shape != saved.shape or not np.allclose(probe, saved, atol=1e-6):
+            raise ModelFileError(
+                f"{folder}: the refitted pipeline does not reproduce the saved predictions "
+                "(different scikit-learn version?)"
+            )
+        return est
+
     def transform_features(self, X: Any) -> np.ndarray:
         """Feature matrix of ``X`` (before scaling), as the pipeline sees it."""
         self._check_fitted()
@@ -216,6 +270,7 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
         return np.asarray(self.pipeline_.predict(self.transform_features(X)))
 
 
+@register_estimator(task="classification")
 class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
     """Features -> StandardScaler -> LDA/SVM/RF/kNN, with the scikit-learn contract.
 
@@ -348,6 +403,7 @@ class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
         return self
 
 
+@register_estimator(task="regression")
 class ClassicalRegressor(RegressorMixin, _FeaturePipeline):
     """Features -> StandardScaler -> ridge or random-forest regression of continuous targets.
 

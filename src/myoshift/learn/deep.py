@@ -25,7 +25,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from torch import nn
 
-from myoshift.errors import ConfigError, ShapeError
+from myoshift.errors import ConfigError, ModelFileError, ShapeError
 from myoshift.learn import adaptation
 from myoshift.learn.data import (
     RecordingInput,
@@ -35,9 +35,23 @@ from myoshift.learn.data import (
     unpack,
     validation_split,
 )
-from myoshift.learn.persist import Persistent
-from myoshift.learn.trainer import Augment, TrainConfig, Trainer, TrainResult, predict_batches
-from myoshift.models import EMGModel, build_model, get_model_class
+from myoshift.learn.persistence import (
+    EstimatorState,
+    Persistent,
+    jsonable,
+    labels_from,
+    labels_json,
+)
+from myoshift.learn.registry import register_estimator
+from myoshift.learn.trainer import (
+    Augment,
+    TrainConfig,
+    Trainer,
+    TrainResult,
+    apply_state,
+    predict_batches,
+)
+from myoshift.models import EMGModel, build_model, from_config, get_model_class
 from myoshift.signal.augment import as_augmenter
 
 log = logging.getLogger(__name__)
@@ -410,6 +424,47 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
             self.net_.eval()
         return self
 
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self) -> EstimatorState:
+        net = self._check_fitted()
+        arrays = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+        fitted = {
+            "model_config": jsonable(net.model.config()),
+            "n_channels_in": self.n_channels_in_,
+            "n_samples_in": self.n_samples_in_,
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+        }
+        return EstimatorState(fitted, arrays)
+
+    @classmethod
+    def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
+        est = cls(**params)
+        fitted, arrays = state.fitted, dict(state.arrays)
+        est._restore_targets(fitted, arrays)
+        n_channels = int(fitted["n_channels_in"])
+        net = StandardizedNet(from_config(fitted["model_config"]), n_channels)
+        tensors = {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}
+        # files written before the channel-order buffer existed keep the identity order
+        tensors.setdefault("order", torch.arange(n_channels))
+        weights = folder / "weights.safetensors"
+        apply_state(net, tensors, weights)
+        order = net.order.numpy()
+        if sorted(order.tolist()) != list(range(len(order))):
+            raise ModelFileError(f"{weights}: channel order {order.tolist()} is not a permutation")
+        if str(est.device).startswith("cuda") and not torch.cuda.is_available():
+            log.warning("%s was saved with device=%r; no CUDA here, using cpu", folder, est.device)
+            est.device = "cpu"
+        net.eval()
+        est.net_ = net.to(est.device)
+        est.n_channels_in_, est.n_samples_in_ = n_channels, int(fitted["n_samples_in"])
+        est.history_ = fitted.get("history", [])
+        est.best_epoch_ = fitted.get("best_epoch", -1)
+        return est
+
+    def _restore_targets(self, fitted: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
     def _encode_adapt(self, y: Any, n: int) -> tuple[np.ndarray, int]:
         raise NotImplementedError
 
@@ -420,6 +475,7 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         return nn.functional.mse_loss(out, target.to(out.dtype).view_as(out))
 
 
+@register_estimator(task="classification")
 class DeepClassifier(ClassifierMixin, _DeepEstimator):
     """A registered deep architecture trained as a classifier (scikit-learn contract).
 
@@ -495,6 +551,14 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
             )
         return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
 
+    def _get_state(self) -> EstimatorState:
+        state = super()._get_state()
+        state.fitted["classes"] = labels_json(self.classes_)
+        return state
+
+    def _restore_targets(self, fitted: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.classes_ = labels_from(fitted["classes"])
+
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> DeepClassifier:
         """Train on windows ``X`` (n, C, T) or a Windows object.
 
@@ -522,6 +586,7 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         return float(super().score(Xa, y, sample_weight))
 
 
+@register_estimator(task="regression")
 class DeepRegressor(RegressorMixin, _DeepEstimator):
     """A registered architecture trained with MSE for continuous outputs.
 
@@ -550,6 +615,17 @@ class DeepRegressor(RegressorMixin, _DeepEstimator):
                 f"{self.n_outputs_}"
             )
         return (arr - self.y_mean_) / self.y_std_, self.n_outputs_
+
+    def _get_state(self) -> EstimatorState:
+        state = super()._get_state()
+        state.arrays.update(__y_mean=self.y_mean_, __y_std=self.y_std_)
+        state.fitted.update(y_ndim=self.y_ndim_, n_outputs=self.n_outputs_)
+        return state
+
+    def _restore_targets(self, fitted: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.y_mean_ = np.asarray(arrays.pop("__y_mean"), dtype=np.float32)
+        self.y_std_ = np.asarray(arrays.pop("__y_std"), dtype=np.float32)
+        self.y_ndim_, self.n_outputs_ = int(fitted["y_ndim"]), int(fitted["n_outputs"])
 
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> DeepRegressor:
         X = self._as_input(X)

@@ -1,129 +1,117 @@
-"""Weighted averaging of the class probabilities of several named methods.
+"""Soft voting: the weighted mean of the class probabilities of several estimators.
 
-`ProbabilityEnsemble` builds one estimator per member method (``myoshift.learn.methods``)
-with a shared windowing, fits each on the same training data, calibrates each with its
-own recipe in `adapt`, and predicts the class of highest weighted mean probability.
-Typical use: a network pre-trained on many people and fine-tuned on the new one,
-averaged with a classical model trained on the new person's calibration data alone.
+`ProbabilityEnsemble` is handed its member estimators (as scikit-learn's
+``VotingClassifier``), fits each on the same training data, calibrates each with its own
+recipe in `adapt`, and predicts the class of highest weighted mean probability. Typical
+use: a network pre-trained on many people and fine-tuned on the new one, averaged with a
+classical model trained on the new person's calibration data alone. Named methods build
+the members from method names (`myoshift.learn.methods`).
 
 Examples
 --------
 >>> ens = ProbabilityEnsemble(
-...     members=[{"method": "tcn-transfer"}, {"method": "lda-tdar"}], weights=[0.7, 0.3]
+...     [("tcn", DeepClassifier(model="tcn")), ("lda", ClassicalClassifier("lda"))],
+...     weights=[0.7, 0.3],
 ... )  # doctest: +SKIP
->>> ens.fit(X_source, y_source).adapt(X_calib, y_calib).predict(X_test)  # doctest: +SKIP
+>>> ens.fit(windows).adapt(calibration_windows).predict(test_windows)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from myoshift.errors import ConfigError, ModelFileError
+from myoshift.errors import ConfigError
+from myoshift.learn.persistence import EstimatorState, Persistent, labels_from, labels_json
+from myoshift.learn.registry import register_estimator
 
-ENSEMBLE_JSON = "ensemble.json"
-ENSEMBLE_FORMAT = "myoshift-probability-ensemble/1"
+
+def fit_estimator(est: Any, X: Any, y: Any = None, groups: Any = None) -> Any:
+    """``est.fit(X, y)``, passing ``groups`` only to estimators whose ``fit`` takes them."""
+    try:
+        takes_groups = "groups" in inspect.signature(est.fit).parameters
+    except (TypeError, ValueError):
+        takes_groups = False
+    if groups is not None and takes_groups:
+        return est.fit(X, y, groups=groups)
+    return est.fit(X, y)
 
 
-class ProbabilityEnsemble(ClassifierMixin, BaseEstimator):
-    """Weighted mean of the ``predict_proba`` of member methods (soft voting).
+@register_estimator(task="classification")
+class ProbabilityEnsemble(Persistent, ClassifierMixin, BaseEstimator):
+    """Weighted mean of the members' ``predict_proba`` (soft voting).
 
     Parameters
     ----------
-    members : list of dict
-        One ``{"method": NAME, "params": {...}}`` per member: a registered method name
-        and estimator parameters overriding the method's (``params`` optional).
+    estimators : list of (str, estimator)
+        Named member classifiers with ``predict_proba`` (cloned on `fit`).
     weights : list of float or None
         One non-negative weight per member (normalised to sum 1); None: equal weights.
-    fs : float or None
-        Sampling rate, passed to members that take one (feature extraction).
-    window_ms, step_ms : float or None
-        Windowing of recording input, imposed on every member so that all of them
-        see the same windows.
-    seed : int
-        Seed of every member.
 
     Attributes
     ----------
     estimators_ : list
-        The fitted member estimators.
+        The fitted members.
     classes_ : ndarray
         Class labels (every member must have the same).
     """
 
+    _child_params = ("estimators",)
+
     def __init__(
         self,
-        members: list[dict[str, Any]] | None = None,
+        estimators: list[tuple[str, Any]] | None = None,
         weights: list[float] | None = None,
-        fs: float | None = None,
-        window_ms: float | None = None,
-        step_ms: float | None = None,
-        seed: int = 0,
     ) -> None:
-        self.members = members
+        self.estimators = estimators
         self.weights = weights
-        self.fs = fs
-        self.window_ms = window_ms
-        self.step_ms = step_ms
-        self.seed = seed
+
+    def _members(self) -> list[tuple[str, Any]]:
+        members = list(self.estimators or [])
+        if not members:
+            raise ConfigError("ProbabilityEnsemble needs at least one member estimator")
+        for i, m in enumerate(members):
+            if not (isinstance(m, tuple | list) and len(m) == 2 and isinstance(m[0], str)):
+                raise ConfigError(
+                    f"ProbabilityEnsemble member {i}: expected a (name, estimator) pair, got {m!r}"
+                )
+            if not hasattr(m[1], "fit"):
+                raise ConfigError(f"ProbabilityEnsemble member {m[0]!r} has no fit()")
+            if isinstance(m[1], ProbabilityEnsemble):
+                raise ConfigError(f"ProbabilityEnsemble member {m[0]!r}: ensembles cannot nest")
+        names = [m[0] for m in members]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"ProbabilityEnsemble member names must be unique, got {names}")
+        return [(str(n), e) for n, e in members]
 
     def _weights(self) -> np.ndarray:
-        members = self.members or []
-        if not members:
-            raise ConfigError("ProbabilityEnsemble needs at least one member method")
+        n = len(self._members())
         if self.weights is None:
-            return np.full(len(members), 1.0 / len(members))
+            return np.full(n, 1.0 / n)
         w = np.asarray(self.weights, dtype=float)
-        if w.shape != (len(members),) or (w < 0).any() or w.sum() <= 0:
+        if w.shape != (n,) or (w < 0).any() or w.sum() <= 0:
             raise ConfigError(
-                f"ProbabilityEnsemble: weights must be {len(members)} non-negative numbers "
+                f"ProbabilityEnsemble: weights must be {n} non-negative numbers "
                 f"with a positive sum, got {self.weights!r}"
             )
         return w / w.sum()
 
-    def _build_members(self) -> list[Any]:
-        from myoshift.learn.methods import build_estimator, get_method
-
-        out = []
-        for i, m in enumerate(self.members or []):
-            if not isinstance(m, dict) or not isinstance(m.get("method"), str):
-                raise ConfigError(
-                    f"ProbabilityEnsemble member {i}: expected {{'method': NAME, 'params': "
-                    f"{{...}}}}, got {m!r}"
-                )
-            spec = get_method(m["method"])
-            if spec.estimator == type(self).__name__:
-                raise ConfigError(f"ProbabilityEnsemble member {i}: ensembles cannot nest")
-            params = dict(m.get("params") or {})
-            if self.window_ms is not None:
-                params.setdefault("window_ms", self.window_ms)
-            if self.step_ms is not None:
-                params.setdefault("step_ms", self.step_ms)
-            out.append(build_estimator(spec, self.fs, self.seed, **params))
-        return out
-
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> ProbabilityEnsemble:
-        """Fit every member on ``X, y`` (``groups`` go to members that take them)."""
+        """Fit a clone of every member on ``X, y`` (``groups`` to members that take them)."""
         self._weights()
-        estimators = self._build_members()
-        for est in estimators:
-            if groups is not None and "groups" in inspect.signature(est.fit).parameters:
-                est.fit(X, y, groups=groups)
-            else:
-                est.fit(X, y)
-        classes = [np.asarray(e.classes_) for e in estimators]
+        fitted = [fit_estimator(clone(est), X, y, groups) for _, est in self._members()]
+        classes = [np.asarray(e.classes_) for e in fitted]
         for c in classes[1:]:
             if not np.array_equal(c, classes[0]):
                 raise ConfigError(
                     f"ProbabilityEnsemble members disagree on the classes: "
                     f"{[cl.tolist() for cl in classes]}"
                 )
-        self.estimators_ = estimators
+        self.estimators_ = fitted
         self.classes_ = classes[0]
         return self
 
@@ -138,11 +126,9 @@ class ProbabilityEnsemble(ClassifierMixin, BaseEstimator):
     def adapt(self, X: Any, y: Any = None) -> ProbabilityEnsemble:
         """Calibrate every member on target windows with its own recipe, in place."""
         estimators = self._check_fitted()
-        for i, est in enumerate(estimators):
+        for (name, _), est in zip(self._members(), estimators):
             if not hasattr(est, "adapt"):
-                raise ConfigError(
-                    f"ProbabilityEnsemble member {i} ({type(est).__name__}) has no adapt"
-                )
+                raise ConfigError(f"ProbabilityEnsemble member {name!r} has no adapt()")
             est.adapt(X, y)
         return self
 
@@ -161,34 +147,16 @@ class ProbabilityEnsemble(ClassifierMixin, BaseEstimator):
         return np.asarray(self.classes_[np.argmax(proba, axis=1)])
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Write ``path/ensemble.json`` and each member to ``path/member<i>/`` (no pickle)."""
-        from myoshift.learn.serialize import save_estimator
-
+    def _get_state(self) -> EstimatorState:
         estimators = self._check_fitted()
-        root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
-        for i, est in enumerate(estimators):
-            save_estimator(est, root / f"member{i}")
-        meta = {"format": ENSEMBLE_FORMAT, "params": self.get_params(deep=False)}
-        (root / ENSEMBLE_JSON).write_text(json.dumps(meta, indent=1))
-        return root
+        names = [n for n, _ in self._members()]
+        children = {str(i): e for i, e in enumerate(estimators)}
+        return EstimatorState({"names": names, "classes": labels_json(self.classes_)}, {}, children)
 
     @classmethod
-    def load(cls, path: str | Path) -> ProbabilityEnsemble:
-        """Load an ensemble written by `save`; `ModelFileError` if a file is missing or bad."""
-        from myoshift.learn.serialize import load_estimator
-
-        root = Path(path)
-        try:
-            meta = json.loads((root / ENSEMBLE_JSON).read_text())
-            if meta.get("format") != ENSEMBLE_FORMAT:
-                raise ValueError(f"format {meta.get('format')!r}, expected {ENSEMBLE_FORMAT!r}")
-            ens = cls(**meta["params"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelFileError(f"{root / ENSEMBLE_JSON}: not a saved ensemble ({exc})") from None
-        ens.estimators_ = [
-            load_estimator(root / f"member{i}") for i in range(len(ens.members or []))
-        ]
-        ens.classes_ = np.asarray(ens.estimators_[0].classes_)
+    def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
+        fitted = [state.children[str(i)] for i in range(len(state.fitted["names"]))]
+        ens = cls(estimators=list(zip(state.fitted["names"], fitted)), **params)
+        ens.estimators_ = fitted
+        ens.classes_ = labels_from(state.fitted["classes"])
         return ens

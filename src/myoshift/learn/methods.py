@@ -44,9 +44,9 @@ from typing import Any
 import yaml
 
 from myoshift.errors import ConfigError
-from myoshift.learn.classical import ClassicalClassifier, ClassicalRegressor
-from myoshift.learn.deep import DeepClassifier, DeepRegressor
+from myoshift.learn.deep import DeepClassifier
 from myoshift.learn.ensemble import ProbabilityEnsemble
+from myoshift.learn.registry import estimator_names, estimator_task, get_estimator_class
 from myoshift.models import get_model_class, model_names
 
 log = logging.getLogger(__name__)
@@ -54,14 +54,6 @@ log = logging.getLogger(__name__)
 DEFAULT_DEEP_METHOD = "tcn"
 DEFAULT_STEP_MS = 25.0
 KINDS = ("classical", "deep", "ensemble")
-ESTIMATORS: dict[str, type] = {
-    "ClassicalClassifier": ClassicalClassifier,
-    "ClassicalRegressor": ClassicalRegressor,
-    "DeepClassifier": DeepClassifier,
-    "DeepRegressor": DeepRegressor,
-    "ProbabilityEnsemble": ProbabilityEnsemble,
-}
-REGRESSION_ESTIMATORS = ("ClassicalRegressor", "DeepRegressor")
 _FIELDS = (
     "name",
     "kind",
@@ -89,8 +81,8 @@ class MethodSpec:
     window_ms, step_ms : float
         Windowing applied to recordings before the estimator.
     estimator : str
-        A key of `ESTIMATORS` (``"ClassicalClassifier"``, ``"DeepClassifier"``,
-        ``"ProbabilityEnsemble"``, ``"ClassicalRegressor"``, ``"DeepRegressor"``).
+        A registered estimator name (`myoshift.learn.registry.estimator_names`, e.g.
+        ``"ClassicalClassifier"``, ``"DeepClassifier"``, ``"ProbabilityEnsemble"``).
     params : dict
         Constructor parameters of the estimator (besides ``fs`` and ``seed``).
     adapt : dict
@@ -165,16 +157,17 @@ def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
             raise ConfigError(f"{where}: field {key!r} must be a non-empty string")
     if d["kind"] not in KINDS:
         raise ConfigError(f"{where}: kind must be one of {KINDS}, got {d['kind']!r}")
-    if d["estimator"] not in ESTIMATORS:
+    if d["estimator"] not in estimator_names():
         raise ConfigError(
-            f"{where}: estimator must be one of {sorted(ESTIMATORS)}, got {d['estimator']!r}"
+            f"{where}: estimator must be one of {estimator_names()}, got {d['estimator']!r}"
         )
     target = d.get("target")
-    is_regressor = d["estimator"] in REGRESSION_ESTIMATORS
+    is_regressor = estimator_task(d["estimator"]) == "regression"
     if is_regressor != (target is not None):
         raise ConfigError(
             f"{where}: a regression method needs both a regressor estimator "
-            f"({', '.join(REGRESSION_ESTIMATORS)}) and 'target' (the auxiliary stream to predict); "
+            f"({', '.join(estimator_names('regression'))}) and 'target' (the auxiliary "
+            "stream to predict); "
             f"got estimator {d['estimator']!r} and target {target!r}"
         )
     if target is not None and (not isinstance(target, str) or not target):
@@ -317,6 +310,27 @@ def get_method(name: str) -> MethodSpec:
     return specs[name]
 
 
+def _members(spec: MethodSpec, fs: float | None, seed: int) -> list[tuple[str, Any]]:
+    """An ensemble method's member estimators, built from their method names.
+
+    Every member gets the ensemble's windowing, so all of them see the same windows.
+    """
+    out = []
+    for i, m in enumerate(spec.params.get("members") or []):
+        if not isinstance(m, dict) or not isinstance(m.get("method"), str):
+            raise ConfigError(
+                f"method {spec.name!r}: member {i} must be {{method: NAME, params: {{...}}}}, "
+                f"got {m!r}"
+            )
+        member = get_method(m["method"])
+        if member.estimator == spec.estimator:
+            raise ConfigError(f"method {spec.name!r}: member {i}: ensembles cannot nest")
+        window = {"window_ms": spec.window_ms, "step_ms": spec.step_ms}
+        params = {**window, **dict(m.get("params") or {})}
+        out.append((member.name, build_estimator(member, fs, seed, **params)))
+    return out
+
+
 def build_estimator(
     spec_or_name: MethodSpec | str, fs: float | None = None, seed: int = 0, **overrides: Any
 ) -> Any:
@@ -332,7 +346,16 @@ def build_estimator(
         Estimator parameters replacing the method's (e.g. ``epochs=5``, ``device="cuda"``).
     """
     spec = get_method(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
-    cls = ESTIMATORS[spec.estimator]
+    cls = get_estimator_class(spec.estimator)
+    if cls is ProbabilityEnsemble:
+        bad = set(overrides) - {"weights"}
+        if bad:
+            raise ConfigError(
+                f"method {spec.name!r}: an ensemble takes only 'weights' as override, got "
+                f"{sorted(bad)} (override its members' own methods instead)"
+            )
+        weights = overrides.get("weights", spec.params.get("weights"))
+        return ProbabilityEnsemble(_members(spec, fs, seed), weights)
     adapt = {f"adapt_{k}": v for k, v in spec.adapt.items()}
     window = {"window_ms": spec.window_ms, "step_ms": spec.step_ms}  # for recording input
     params = {**adapt, **window, **spec.params, **overrides, "seed": seed}

@@ -63,6 +63,11 @@ class Dataset(ABC):
     n_channels: ClassVar[int]
     class_names: ClassVar[tuple[str, ...]] = ()
     downloads: ClassVar[tuple[Download, ...]] = ()
+    #: Steps the raw signal needs before any method, as preprocess step specs (YAML list
+    #: items, e.g. ``{"bandpass": {"low": 20, "high": 450}}``; see
+    #: `myoshift.signal.steps.make_step`); read with
+    #: `myoshift.signal.preprocess.dataset_preprocess`. Empty: use the signal as loaded.
+    preprocess: ClassVar[tuple[Any, ...]] = ()
     parser_version: ClassVar[int] = 1
 
     def __init__(

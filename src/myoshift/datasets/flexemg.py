@@ -133,6 +133,10 @@ class FlexEMG(Dataset):
     fs = 1000.0
     n_channels = N_GRID
     class_names = ("rest", "fist", "raise", "lower", "open")
+    # The raw values carry an offset of about 30 mV that drifts within and between
+    # sessions (subject 001, channel 0: 28-30 mV in session 1, 33-37 mV in session 2)
+    # against an EMG of about 0.04 mV: remove it, then keep the 20-450 Hz band.
+    preprocess = ({"dc-remove": {"cutoff": 1.0}}, {"bandpass": {"low": 20, "high": 450}})
 
     def _data_root(self, root: Path) -> Path:
         return root / "data" if (root / "data").is_dir() else root

@@ -24,15 +24,20 @@ from myoshift.evaluation.protocols import (
     get_protocol,
     protocol_names,
 )
+from myoshift.evaluation.recipes import Method, resolve_method
+from myoshift.evaluation.regimes import FoldOutcome, Regime, get_regime, register_regime
 from myoshift.evaluation.results import ResultStore, RunKey
-from myoshift.evaluation.runner import BenchmarkResult, Method, run_benchmark, write_outputs
+from myoshift.evaluation.runner import run_benchmark, write_outputs
 from myoshift.evaluation.stats import compare_methods, paired_wilcoxon, summarize
+from myoshift.evaluation.summary import BenchmarkResult
 
 __all__ = [
     "BenchmarkResult",
     "Fold",
+    "FoldOutcome",
     "Method",
     "Protocol",
+    "Regime",
     "ResultStore",
     "RunKey",
     "WindowSplitter",
@@ -40,13 +45,16 @@ __all__ = [
     "compare_methods",
     "confusion",
     "get_protocol",
+    "get_regime",
     "majority_vote",
     "nmse",
     "paired_wilcoxon",
     "pearson_r",
     "protocol_names",
     "r2",
+    "register_regime",
     "regression_metrics",
+    "resolve_method",
     "rmse",
     "run_benchmark",
     "summarize",

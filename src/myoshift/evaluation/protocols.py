@@ -20,23 +20,42 @@ Names: ``within-session``, ``cross-session``, ``cross-day``, ``loso``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from myoshift.errors import ConfigError
-from myoshift.evaluation.units import (
-    CONTEXT_COLUMNS,
-    sorted_values,
-    take,
-    unit_table,
-    window_unit_table,
+from myoshift.evaluation.plan import (
+    Fold,
+    FoldPlan,
+    _datasets,
+    _ds_name,
+    _groups,
+    _in_dataset,
+    _label,
+    _match,
+    _subject,
+    _varying,
+    shift_recording,
+    shift_set,
 )
-from myoshift.recording import Recording, RecordingSet
-from myoshift.signal.layouts import rotate_ring, translate_grid
+from myoshift.evaluation.protocol_base import CALIBRATION_SAMPLERS, Protocol, WindowSplitter
+from myoshift.evaluation.units import CONTEXT_COLUMNS, sorted_values
+
+__all__ = [
+    "CALIBRATION_SAMPLERS",
+    "Fold",
+    "FoldPlan",
+    "Protocol",
+    "WindowSplitter",
+    "get_protocol",
+    "protocol_names",
+    "shift_recording",
+    "shift_set",
+]
+
 
 #: within-session default split per dataset (meta['dataset'] name)
 WITHIN_SESSION_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -72,326 +91,6 @@ PREDEFINED: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass
-class Fold:
-    """One train / calibration / test split.
-
-    Attributes
-    ----------
-    name : str
-        Fold name, shared by the folds of different calibration budgets.
-    train, calibration, test : RecordingSet
-        ``calibration`` is empty for zero-shot (budget 0).
-    info : dict
-        ``protocol``, ``fold``, ``subject`` (target), ``calibration`` (budget k), and
-        per protocol ``gap``, ``train_domain``, ``test_domain``, ``test_shifts``,
-        ``augment``, ``n_calibration_units``.
-    """
-
-    name: str
-    train: RecordingSet
-    calibration: RecordingSet
-    test: RecordingSet
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def conditions(self) -> Iterator[tuple[str, RecordingSet]]:
-        """Test sets to evaluate: ``("", test)``, or one per electrode shift
-        (``"shift=+1"``; ``"shift=+1/aug"`` when training used shift augmentation)."""
-        shifts = self.info.get("test_shifts")
-        if not shifts:
-            yield "", self.test
-            return
-        suffix = "/aug" if self.info.get("augment") else ""
-        for s in shifts:
-            yield f"shift={int(s):+d}{suffix}", shift_set(self.test, int(s))
-
-
-@dataclass
-class _Plan:
-    """A fold as boolean masks over the rows of a unit table."""
-
-    name: str
-    info: dict[str, Any]
-    train: np.ndarray
-    pool: np.ndarray  # calibration candidates (ordered by unit order)
-    test: np.ndarray
-    augment_shifts: tuple[int, ...] = ()
-
-
-# -- electrode shift ---------------------------------------------------------------------
-def shift_recording(rec: Recording, k: int) -> Recording:
-    """Rotate a ring (armband) by ``k`` electrodes, or translate a grid by ``k`` columns."""
-    if k == 0:
-        return rec
-    x = rec.emg.T[None]  # (1, C, T)
-    if rec.layout.kind == "ring":
-        shifted = rotate_ring(x, k)
-    elif rec.layout.kind == "grid":
-        shifted = translate_grid(x, rec.layout, 0, k)
-    else:
-        raise ConfigError(
-            "electrode-shift needs a ring or grid channel layout; "
-            f"{rec.meta.get('dataset', 'this dataset')} has a {rec.layout.kind!r} layout"
-        )
-    return rec.with_emg(np.ascontiguousarray(np.asarray(shifted)[0].T), meta={**rec.meta})
-
-
-def shift_set(rset: RecordingSet, k: int) -> RecordingSet:
-    """`shift_recording` applied to every recording."""
-    return RecordingSet(shift_recording(r, k) for r in rset)
-
-
-# -- helpers ---------------------------------------------------------------------------
-def _norm(v: Any) -> Any:
-    return v.lower() if isinstance(v, str) else v
-
-
-def _match(table: pd.DataFrame, criteria: dict[str, Sequence[Any]]) -> np.ndarray:
-    mask = np.ones(len(table), dtype=bool)
-    for col, values in criteria.items():
-        if col not in table.columns:
-            return np.zeros(len(table), dtype=bool)
-        wanted = {_norm(v) for v in values}
-        mask &= np.array([_norm(v) in wanted for v in table[col]], dtype=bool)
-    return mask
-
-
-def _datasets(table: pd.DataFrame) -> list[Any]:
-    if "dataset" not in table.columns:
-        return [None]
-    return sorted_values(table["dataset"].tolist())
-
-
-def _in_dataset(table: pd.DataFrame, ds: Any) -> np.ndarray:
-    if ds is None or "dataset" not in table.columns:
-        return np.ones(len(table), dtype=bool)
-    return (table["dataset"] == ds).to_numpy()
-
-
-def _groups(table: pd.DataFrame, mask: np.ndarray, cols: Sequence[str]) -> Iterator[Any]:
-    """Yield ``(key, mask)`` per distinct value of ``cols`` among rows in ``mask``."""
-    cols = [c for c in cols if c in table.columns]
-    if not cols:
-        yield (), mask
-        return
-    keys = [tuple(r) for r in table[cols].itertuples(index=False)]
-    for key in sorted_values([k for k, m in zip(keys, mask) if m]):
-        yield key, mask & np.array([k == key for k in keys], dtype=bool)
-
-
-def _subject(table: pd.DataFrame, mask: np.ndarray) -> Any:
-    if "subject" not in table.columns or not mask.any():
-        return None
-    vals = sorted_values(table.loc[mask, "subject"].tolist())
-    return vals[0] if len(vals) == 1 else ",".join(map(str, vals))
-
-
-def _label(key: Sequence[Any]) -> str:
-    return "/".join(str(k) for k in key if k is not None and k == k)
-
-
-def _varying(table: pd.DataFrame, cols: Sequence[str]) -> list[str]:
-    """The columns of ``cols`` worth naming a fold by: those that vary within a subject
-    (or, for ``dataset``, at all), skipping one that merely repeats an earlier one."""
-    keep: list[str] = []
-    for c in cols:
-        if c not in table.columns:
-            continue
-        if c == "dataset":
-            if table[c].nunique() > 1:
-                keep.append(c)
-            continue
-        if c != "subject" and "subject" in table.columns:
-            if (table.groupby("subject")[c].nunique() <= 1).all():
-                continue
-        codes = pd.factorize(table[c])[0]
-        if any((pd.factorize(table[k])[0] == codes).all() for k in keep):
-            continue
-        keep.append(c)
-    return keep
-
-
-def _ds_name(ds: Any) -> str:
-    return "this dataset" if ds is None else f"dataset {ds!r}"
-
-
-# -- base class ----------------------------------------------------------------------------
-class Protocol:
-    """Base class of protocols; subclasses implement `plan` over a unit table."""
-
-    name: ClassVar[str] = ""
-    #: whether a calibration budget (target data for ``adapt``) makes sense
-    cross_domain: ClassVar[bool] = True
-
-    def __init__(self, same_test: bool = True) -> None:
-        self.same_test = same_test
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r})"
-
-    @property
-    def label(self) -> str:
-        """Name as given to `get_protocol` (with its argument, if any)."""
-        return self.name
-
-    def plan(self, table: pd.DataFrame) -> list[_Plan]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def params(self) -> dict[str, Any]:
-        """JSON-able parameters (part of the result cache key)."""
-        return {"same_test": self.same_test}
-
-    # -- calibration budget ---------------------------------------------------------------
-    def _budgets(self, calibration: int | Sequence[int] | None) -> list[int]:
-        ks = (
-            [0]
-            if calibration is None
-            else [calibration]
-            if isinstance(calibration, int)
-            else list(calibration)
-        )
-        ks = sorted({int(k) for k in ks})
-        if any(k < 0 for k in ks):
-            raise ConfigError(f"calibration budgets must be >= 0, got {ks}")
-        if not self.cross_domain and ks != [0]:
-            raise ConfigError(
-                f"protocol {self.label!r} has no target domain to calibrate on; "
-                f"use calibration 0 (got {ks})"
-            )
-        return ks
-
-    def _budget(
-        self, table: pd.DataFrame, p: _Plan, k: int, kmax: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Masks of the calibration units (first k per target subject) and of the test."""
-        order = table["_uorder"].to_numpy()
-        cal = np.zeros(len(table), dtype=bool)
-        excluded = np.zeros(len(table), dtype=bool)
-        drop = kmax if self.same_test else k
-        for key, m in _groups(table, p.pool, ["subject"]):
-            units = sorted(set(order[m].tolist()))
-            if k > len(units) or (drop >= len(units) and (p.test & m).any()):
-                raise ConfigError(
-                    f"{self.label}: fold {p.name!r}: calibration budget {max(k, drop)} needs "
-                    f"more repetitions than subject {_label(key) or '?'} has ({len(units)})"
-                )
-            cal |= m & np.isin(order, units[:k])
-            excluded |= m & np.isin(order, units[:drop])
-        test = p.test & ~excluded
-        if not test.any():
-            raise ConfigError(f"{self.label}: fold {p.name!r} has no test data left")
-        return cal, test
-
-    # -- public API -------------------------------------------------------------------
-    def split(self, rset: RecordingSet, calibration: int | Sequence[int] | None = 0) -> list[Fold]:
-        """Folds of ``rset``, one per (fold, calibration budget).
-
-        Raises
-        ------
-        ConfigError
-            Protocol impossible for the data (one day for cross-day, one subject for
-            LOSO, ...), an empty side, or a budget larger than the target's repetitions.
-        """
-        ks = self._budgets(calibration)
-        if len(rset) == 0:
-            raise ConfigError(f"{self.label}: the recording set is empty")
-        table, per_rec = unit_table(rset)
-        plans = self._checked_plans(table)
-        folds: list[Fold] = []
-        for p in plans:
-            train = take(rset, per_rec, table, p.train)
-            if p.augment_shifts:
-                extra = [shift_recording(r, s) for s in p.augment_shifts for r in train]
-                train = RecordingSet([*train, *extra])
-            for k in ks:
-                cal, test = self._budget(table, p, k, max(ks))
-                info = {
-                    **p.info,
-                    "protocol": self.label,
-                    "fold": p.name,
-                    "calibration": k,
-                    "n_calibration_units": int(len(set(table.loc[cal, "_uorder"]))),
-                }
-                folds.append(
-                    Fold(
-                        p.name,
-                        train,
-                        take(rset, per_rec, table, cal),
-                        take(rset, per_rec, table, test),
-                        info,
-                    )
-                )
-        return folds
-
-    def _checked_plans(self, table: pd.DataFrame) -> list[_Plan]:
-        plans = self.plan(table)
-        if not plans:
-            names = ", ".join(str(d) for d in _datasets(table))
-            raise ConfigError(f"protocol {self.label!r} gives no folds for dataset(s) {names}")
-        for p in plans:
-            if not p.train.any():
-                raise ConfigError(f"{self.label}: fold {p.name!r} has no training data")
-            if not p.test.any():
-                raise ConfigError(f"{self.label}: fold {p.name!r} has no test data")
-        return plans
-
-    def cv(
-        self, meta: pd.DataFrame, y: np.ndarray | None = None, calibration: int = 0
-    ) -> WindowSplitter:
-        """A scikit-learn cross-validator over the windows described by ``meta``."""
-        return WindowSplitter(self, meta, y, calibration)
-
-
-class WindowSplitter:
-    """scikit-learn cross-validator view of a protocol over windows.
-
-    ``meta`` is a `Windows.meta` frame (``recording``, ``start``, ``repetition`` and the
-    recordings' metadata). ``split`` yields ``(train_idx, test_idx)``;
-    ``split_with_calibration`` yields ``(train_idx, calibration_idx, test_idx)``.
-    """
-
-    def __init__(
-        self,
-        protocol: Protocol,
-        meta: pd.DataFrame,
-        y: np.ndarray | None = None,
-        calibration: int = 0,
-    ) -> None:
-        if isinstance(protocol, ElectrodeShift):
-            raise ConfigError("electrode-shift changes the test signals; use protocol.split()")
-        self.protocol = protocol
-        self.meta = meta
-        self.y = y
-        self.calibration = protocol._budgets(calibration)[0]
-        self._table = window_unit_table(meta, y)
-        self._plans = protocol._checked_plans(self._table)
-
-    def _idx(self, mask: np.ndarray) -> np.ndarray:
-        parts = self._table.loc[mask, "_windows"].tolist()
-        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-
-    def split_with_calibration(
-        self, X: Any = None, y: Any = None, groups: Any = None
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        k = self.calibration
-        for p in self._plans:
-            cal, test = self.protocol._budget(self._table, p, k, k)
-            yield self._idx(p.train), self._idx(cal), self._idx(test)
-
-    def split(
-        self, X: Any = None, y: Any = None, groups: Any = None
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for train, _cal, test in self.split_with_calibration(X, y, groups):
-            yield train, test
-
-    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
-        return len(self._plans)
-
-    @property
-    def fold_names(self) -> list[str]:
-        return [p.name for p in self._plans]
-
-
 # -- protocols ---------------------------------------------------------------------------
 class WithinSession(Protocol):
     """Train/test by repetition inside each subject's session.
@@ -417,8 +116,8 @@ class WithinSession(Protocol):
     def params(self) -> dict[str, Any]:
         return {**super().params(), "rule": self.rule, "train_fraction": self.train_fraction}
 
-    def plan(self, table: pd.DataFrame) -> list[_Plan]:
-        plans: list[_Plan] = []
+    def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
+        plans: list[FoldPlan] = []
         for ds in _datasets(table):
             in_ds = _in_dataset(table, ds)
             rule = self.rule or WITHIN_SESSION_DEFAULTS.get(str(ds), {})
@@ -432,7 +131,7 @@ class WithinSession(Protocol):
 
     def _by_column(
         self, table: pd.DataFrame, in_ds: np.ndarray, rule: dict[str, Any], ds: Any
-    ) -> list[_Plan]:
+    ) -> list[FoldPlan]:
         col = rule["column"]
         train_m = in_ds & _match(table, {col: rule["train"]})
         test_m = in_ds & _match(table, {col: rule["test"]})
@@ -441,7 +140,7 @@ class WithinSession(Protocol):
             if (m & train_m).any() and (m & test_m).any():
                 info = {"subject": _subject(table, m), "train_domain": ",".join(rule["train"])}
                 info["test_domain"] = ",".join(rule["test"])
-                plans.append(_Plan(_label(key), info, m & train_m, m & False, m & test_m))
+                plans.append(FoldPlan(_label(key), info, m & train_m, m & False, m & test_m))
         if not plans:
             raise ConfigError(
                 f"within-session: {_ds_name(ds)} has no subject with both {col} "
@@ -451,7 +150,7 @@ class WithinSession(Protocol):
 
     def _by_repetition(
         self, table: pd.DataFrame, in_ds: np.ndarray, rule: dict[str, Any], ds: Any
-    ) -> list[_Plan]:
+    ) -> list[FoldPlan]:
         cols = _varying(table, ["dataset", "subject", *CONTEXT_COLUMNS])
         plans = []
         reps = table["_rep"].to_numpy()
@@ -469,7 +168,7 @@ class WithinSession(Protocol):
                 test = m & np.isin(order, units[n_train:])
             if train.any() and test.any():
                 info = {"subject": _subject(table, m)}
-                plans.append(_Plan(_label(key), info, train, m & False, test))
+                plans.append(FoldPlan(_label(key), info, train, m & False, test))
         if not plans:
             raise ConfigError(
                 f"within-session: {_ds_name(ds)} has no session with at least two repetitions "
@@ -516,7 +215,7 @@ class CrossSession(Protocol):
             f"{' or '.join(f'{c}s' for c in cands)}; use within-session or loso"
         )
 
-    def plan(self, table: pd.DataFrame) -> list[_Plan]:
+    def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
         col = self._column(table)
         plans = []
         values = table[col].tolist()
@@ -544,7 +243,7 @@ class CrossSession(Protocol):
                     "column": col,
                 }
                 name = f"{_label(key)}:{a}->{b}"
-                plans.append(_Plan(name, info, train, target, target))
+                plans.append(FoldPlan(name, info, train, target, target))
         return plans
 
 
@@ -574,7 +273,7 @@ class LeaveGroupOut(Protocol):
     def params(self) -> dict[str, Any]:
         return {**super().params(), "column": self.column}
 
-    def plan(self, table: pd.DataFrame) -> list[_Plan]:
+    def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
         col = self.column
         if col not in table.columns:
             known = sorted(c for c in table.columns if not c.startswith("_"))
@@ -592,7 +291,7 @@ class LeaveGroupOut(Protocol):
                 target = in_ds & _match(table, {col: [v]})
                 info = {"subject": _subject(table, target), "test_domain": str(v)}
                 name = str(v) if ds is None or len(_datasets(table)) == 1 else f"{ds}/{v}"
-                plans.append(_Plan(name, info, in_ds & ~target, target, target))
+                plans.append(FoldPlan(name, info, in_ds & ~target, target, target))
         return plans
 
 
@@ -618,7 +317,7 @@ class Predefined(Protocol):
 
     name = "predefined"
 
-    def plan(self, table: pd.DataFrame) -> list[_Plan]:
+    def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
         plans = []
         for ds in _datasets(table):
             rule = PREDEFINED.get(str(ds))
@@ -640,7 +339,7 @@ class Predefined(Protocol):
                     test = m & _match(table, rule["test"])
                 info = {"subject": _subject(table, m), "train_domain": "source"}
                 info["test_domain"] = "target"
-                plans.append(_Plan(_label(key), info, source, pool, test))
+                plans.append(FoldPlan(_label(key), info, source, pool, test))
         return plans
 
 
@@ -655,6 +354,7 @@ class ElectrodeShift(Protocol):
 
     name = "electrode-shift"
     cross_domain = False
+    changes_signals = True
 
     def __init__(self, shifts: int = 1, augment: Sequence[bool] = (False, True), **kw: Any) -> None:
         super().__init__(**kw)
@@ -671,7 +371,7 @@ class ElectrodeShift(Protocol):
     def params(self) -> dict[str, Any]:
         return {**super().params(), "shifts": self.shifts, "augment": list(self.augment)}
 
-    def plan(self, table: pd.DataFrame) -> list[_Plan]:
+    def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
         shifts = list(range(-self.shifts, self.shifts + 1))
         plans = []
         for p in self.base.plan(table):
@@ -679,7 +379,7 @@ class ElectrodeShift(Protocol):
                 info = {**p.info, "test_shifts": shifts, "augment": aug}
                 aug_shifts = tuple(s for s in shifts if s != 0) if aug else ()
                 name = f"{p.name}:{'aug' if aug else 'noaug'}"
-                plans.append(_Plan(name, info, p.train, p.pool, p.test, aug_shifts))
+                plans.append(FoldPlan(name, info, p.train, p.pool, p.test, aug_shifts))
         return plans
 
 

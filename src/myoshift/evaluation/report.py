@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from myoshift.evaluation import plots
 from myoshift.evaluation.metrics import REGRESSION_METRICS
 from myoshift.evaluation.stats import main_metric
-
-if TYPE_CHECKING:
-    from myoshift.evaluation.runner import BenchmarkResult
+from myoshift.evaluation.summary import BenchmarkResult, summary_dict
 
 #: metrics shown in the printed table and the report's main table (those present)
 MAIN_METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
@@ -154,8 +152,6 @@ def write_report(result: BenchmarkResult, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     figs = make_plots(result, out)
     meta = result.meta
-    from myoshift.evaluation.runner import summary_dict
-
     sd = summary_dict(result)
     wil = pd.DataFrame(sd["wilcoxon"])
     fails = pd.DataFrame(sd["failures"])

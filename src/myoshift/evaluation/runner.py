@@ -1,196 +1,65 @@
 """The benchmark runner: methods × folds × calibration budgets × seeds, cached and resumable.
 
-For every (method, fold, seed) the runner windows the training recordings with the
-method's window/step, fits once, and then for each calibration budget ``k`` of the fold:
-``k = 0`` predicts zero-shot, ``k > 0`` adapts a copy of the fitted estimator on the
-calibration windows first. Each finished run is written to the `ResultStore` at once; a
-failing run becomes a row with its error and the other runs still finish.
-
-Folds run in parallel processes (joblib/loky) with ``n_jobs > 1``, reduced when the
-machine's free memory would not hold that many folds at once.
+The runner owns what every regime needs: the result cache (each finished run is written
+to the `ResultStore` at once, so an interrupted run resumes), parallel or distributed
+execution (`myoshift.evaluation.backends`: local processes or a Dask cluster), failure
+isolation (a failing run becomes a row with its error and the others still finish),
+resource accounting (wall and CPU time, peak memory) and, on request, saving every
+fitted model. What happens inside a fold belongs to the regime
+(`myoshift.evaluation.regimes`; by default ``transfer``: fit once on the source, adapt a
+copy on k calibration repetitions, test).
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import functools
-import inspect
 import json
 import logging
 import os
+import re
 import resource
 import time
 import traceback
 import tracemalloc
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from myoshift.errors import ConfigError
-from myoshift.evaluation.metrics import classification_metrics, regression_metrics
+from myoshift.evaluation.backends import get_backend
 from myoshift.evaluation.protocols import Fold, Protocol, get_protocol
+from myoshift.evaluation.recipes import Method, resolve_method
+from myoshift.evaluation.regimes import Regime, get_regime
+from myoshift.evaluation.report import write_report as _write_report
 from myoshift.evaluation.results import ResultStore, RunKey, config_hash, to_frame
-from myoshift.evaluation.stats import compare_methods, summarize
-from myoshift.evaluation.units import REP_KEYS
+from myoshift.evaluation.stats import summarize
+from myoshift.evaluation.summary import BenchmarkResult, summary_dict
+from myoshift.learn.persistence import save_estimator
 from myoshift.progress import progress
 from myoshift.recording import RecordingSet
-from myoshift.signal.windows import Windows, make_windows
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Method:
-    """A named recipe the runner can evaluate.
-
-    Attributes
-    ----------
-    name : str
-    build : callable
-        ``build(fs, seed) -> estimator`` with ``fit(X, y)``, ``predict(X)`` and, for
-        calibration budgets > 0, ``adapt(X, y)``; ``X`` is ``(n, C, T)`` float32.
-    window_ms, step_ms : float
-        Windowing used for train, calibration and test.
-    params : dict
-        JSON-able description (part of the result cache key).
-    target : str or None
-        Regression: the auxiliary stream (e.g. ``"glove"``) whose value at each window's
-        end is the window's target; the estimator is fitted, adapted and scored on it
-        (RMSE, R², Pearson r, NMSE). None: classification of the window labels.
-    """
-
-    name: str
-    build: Callable[[float, int], Any]
-    window_ms: float = 200.0
-    step_ms: float = 50.0
-    params: dict[str, Any] = field(default_factory=dict)
-    target: str | None = None
-
-    def windows(self, recordings: Sequence[Any]) -> Windows:
-        """The method's windows of ``recordings`` (with its regression target, if any)."""
-        targets = () if self.target is None else (self.target,)
-        return make_windows(recordings, self.window_ms, self.step_ms, targets=targets)
-
-    def y(self, w: Windows) -> np.ndarray:
-        """What the estimator learns from ``w``: labels, or the regression target."""
-        return w.y if self.target is None else w.extra[self.target]
+__all__ = ["BenchmarkResult", "Method", "run_benchmark", "run_task", "write_outputs"]
 
 
-def _build_registered(name: str, overrides: dict[str, Any], fs: float, seed: int) -> Any:
-    from myoshift.learn.methods import build_estimator
-
-    return build_estimator(name, fs, seed, **overrides)
-
-
-def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None = None) -> Method:
-    """A `Method` from a registered method name, a `MethodSpec` or a `Method`.
-
-    ``overrides`` replace the method's ``window_ms`` / ``step_ms`` and estimator
-    parameters (e.g. ``{"epochs": 5, "device": "cuda"}``); they are part of the cache key.
-    """
-    overrides = dict(overrides or {})
-    reserved = sorted({"seed", "fs"} & set(overrides))
-    if reserved:
-        raise ConfigError(
-            f"{reserved} cannot be overridden per method: the runner sets them (seeds: "
-            "run_benchmark(seeds=...) / --seed; fs: the data's rate)"
-        )
-    if isinstance(method, Method):
-        if overrides:
-            raise ConfigError(f"overrides apply to registered methods, not {method.name!r}")
-        return method
-    from myoshift.learn.methods import get_method
-
-    spec = get_method(method) if isinstance(method, str) else method
-    window_ms = float(overrides.pop("window_ms", spec.window_ms))
-    step_ms = float(overrides.pop("step_ms", spec.step_ms))
-    params = {
-        "estimator": str(getattr(spec, "estimator", "")),
-        "params": getattr(spec, "params", {}),
-        "adapt": getattr(spec, "adapt", {}),
-        "overrides": overrides,
-    }
-    members = getattr(spec, "params", {}).get("members", [])
-    if members:  # an ensemble's results depend on its members' recipes too
-        params["members"] = [get_method(m["method"]).to_dict() for m in members]
-    target = getattr(spec, "target", None)
-    if target is not None:  # only then, so classification cache keys stay as they were
-        params["target"] = target
-    return Method(
-        spec.name,
-        functools.partial(_build_registered, spec.name, overrides),
-        window_ms,
-        step_ms,
-        json.loads(json.dumps(params, default=str)),
-        target,
-    )
+# -- one task: one method on one group of folds with one seed ----------------------------
+def _threaded(build: Any, threads: int, fs: float, seed: int) -> Any:
+    est = build(fs, seed)
+    if hasattr(est, "get_params"):
+        try:
+            if "threads" in est.get_params(deep=False):
+                est.set_params(threads=threads)
+        except (TypeError, ValueError) as exc:
+            log.debug("could not limit threads of %s: %s", type(est).__name__, exc)
+    return est
 
 
-@dataclass
-class BenchmarkResult:
-    """What `run_benchmark` returns.
-
-    Attributes
-    ----------
-    results : DataFrame
-        Tidy rows (see `myoshift.evaluation.results.RESULT_COLUMNS`).
-    summary : DataFrame
-        mean, std, n per dataset × protocol × method × calibration × condition × metric.
-    records : list of dict
-        The run records (confusion matrices, resources, info).
-    n_computed, n_cached, n_failed : int
-    out_dir : Path or None
-    """
-
-    results: pd.DataFrame
-    summary: pd.DataFrame
-    records: list[dict[str, Any]]
-    n_computed: int = 0
-    n_cached: int = 0
-    n_failed: int = 0
-    out_dir: Path | None = None
-    wall_s: float = 0.0
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-# -- one task: one method on one fold with one seed, every calibration budget ------------
-def _groups_of(w: Windows) -> np.ndarray:
-    meta = w.meta
-    if "repetition" in meta and (meta["repetition"].to_numpy() > 0).any():
-        return np.asarray(meta["repetition"].to_numpy())
-    for key in REP_KEYS[1:]:
-        if key in meta and meta[key].notna().all():
-            return np.asarray(pd.factorize(meta[key])[0])
-    return np.asarray(meta["recording"].to_numpy())
-
-
-def _fit(est: Any, w: Windows, y: np.ndarray) -> None:
-    try:
-        takes_groups = "groups" in inspect.signature(est.fit).parameters
-    except (TypeError, ValueError):
-        takes_groups = False
-    if takes_groups:
-        est.fit(w.X, y, groups=_groups_of(w))
-    else:
-        est.fit(w.X, y)
-
-
-def _limit_threads(est: Any, threads: int | None) -> None:
-    if threads is None or not hasattr(est, "get_params"):
-        return
-    try:
-        if "threads" in est.get_params(deep=False):
-            est.set_params(threads=threads)
-    except (TypeError, ValueError) as exc:
-        log.debug("could not limit threads of %s: %s", type(est).__name__, exc)
-
-
-class _FitFailed(Exception):
-    """The shared fit of a task failed; every budget of the task reports it."""
+class _PrepareFailed(Exception):
+    """The shared preparation of a task failed; every fold of the task reports it."""
 
 
 def _peak_rss_mb() -> float:
@@ -203,24 +72,24 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}".replace("\n", " ")
 
 
-def _evaluate(model: Any, fold: Fold, method: Method, vote: int | None) -> dict[str, Any]:
-    conditions: dict[str, Any] = {}
-    n_test = 0
-    for cond, test in fold.conditions():
-        wte = method.windows(test)
-        pred = np.asarray(model.predict(wte.X))
-        if method.target is not None:
-            conditions[cond] = regression_metrics(method.y(wte), pred)
-        else:
-            labels = sorted(set(wte.y.tolist()) | set(pred.tolist()))
-            conditions[cond] = classification_metrics(
-                wte.y, pred, labels, wte.meta["recording"].to_numpy(), vote
-            )
-        n_test = max(n_test, len(wte))
-    return {"conditions": conditions, "n_test": n_test}
+def model_dir(root: str | Path, key: RunKey) -> Path:
+    """Where ``save_models`` puts the model of run ``key``: method/fold/cal<k>-seed<s>."""
+    safe = [re.sub(r"[^A-Za-z0-9._=+-]+", "_", str(p)) for p in (key.method, key.fold)]
+    return Path(root) / safe[0] / safe[1] / f"cal{key.calibration}-seed{key.seed}"
+
+
+def _save_model(model: Any, root: str, key: RunKey) -> str | None:
+    if model is None:
+        return None
+    try:
+        return str(save_estimator(model, model_dir(root, key)))
+    except Exception as exc:  # the run's metrics stand; say why the model is missing
+        log.warning("%s on fold %s: model not saved: %s", key.method, key.fold, exc)
+        return f"not saved: {_error_text(exc)}"
 
 
 def run_task(
+    regime: Regime,
     method: Method,
     folds: Sequence[Fold],
     seed: int,
@@ -229,61 +98,48 @@ def run_task(
     vote: int | None = 5,
     trace_memory: bool = True,
     threads: int | None = None,
+    models_root: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Fit ``method`` once on the folds' shared training set, then run every fold.
-
-    ``folds`` share one training set: the calibration budgets of one fold (budget 0
-    first), or every target of a protocol with a fixed source set (``predefined``).
-    Each record is written to the store as soon as it exists. ``threads`` caps
-    the estimator's own thread count (its ``threads`` parameter, if it has one) when
-    several folds share the machine.
-    """
+    """Prepare ``regime`` once for ``folds`` (e.g. fit on their shared source), then run
+    every fold. Each record is written to the store as soon as it exists. ``threads``
+    caps the estimator's own thread count when several tasks share the machine;
+    ``models_root`` saves each fold's fitted model there."""
     store = ResultStore(store_root) if store_root else None
+    if threads is not None:
+        method = dataclasses.replace(
+            method, build=functools.partial(_threaded, method.build, threads)
+        )
     records: list[dict[str, Any]] = []
     if trace_memory:
         tracemalloc.start()
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    fitted: Any = None
-    fit_error: str | None = None
-    n_train = 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    prepared: Any = None
+    prep_error: str | None = None
     try:
-        fs = float(folds[0].train[0].fs)
-        est = method.build(fs, seed)
-        _limit_threads(est, threads)
-        wtr = method.windows(folds[0].train)
-        n_train = len(wtr)
-        _fit(est, wtr, method.y(wtr))
-        del wtr
-        fitted = est
+        prepared = regime.prepare(method, folds, seed)
     except Exception as exc:
-        fit_error = _error_text(exc)
-        log.warning("%s on fold %s failed while fitting: %s", method.name, folds[0].name, fit_error)
-    fit_s = time.perf_counter() - t0
-    fit_cpu = time.process_time() - c0
+        prep_error = _error_text(exc)
+        log.warning(
+            "%s on fold %s failed while fitting: %s", method.name, folds[0].name, prep_error
+        )
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    n_train = int(getattr(prepared, "n_train_", 0) or 0)
     for fold, key in zip(folds, keys):
-        t1 = time.perf_counter()
-        c1 = time.process_time()
+        t1, c1 = time.perf_counter(), time.process_time()
         if trace_memory:
             tracemalloc.reset_peak()
         record: dict[str, Any] = {"info": dict(fold.info), "method_params": method.params}
         n_test = 0
         try:
-            if fit_error is not None:
-                raise _FitFailed(fit_error)
-            k = int(fold.info.get("calibration", 0))
-            model = fitted
-            if k > 0:
-                if not hasattr(fitted, "adapt"):
-                    raise ConfigError(f"method {method.name!r} has no adapt(); use calibration 0")
-                model = copy.deepcopy(fitted)
-                wc = method.windows(fold.calibration)
-                model.adapt(wc.X, method.y(wc))
-                record["info"]["n_calibration"] = len(wc)
-            out = _evaluate(model, fold, method, vote)
-            record.update(status="ok", conditions=out["conditions"])
-            n_test = out["n_test"]
-        except _FitFailed as exc:
+            if prep_error is not None:
+                raise _PrepareFailed(prep_error)
+            out = regime.run_fold(method, prepared, fold, seed, vote)
+            record["info"].update(out.info)
+            record.update(status="ok", conditions=out.conditions)
+            n_test = out.n_test
+            if models_root is not None:
+                record["model"] = _save_model(out.model, models_root, key)
+        except _PrepareFailed as exc:
             record.update(status="error", error=f"fit failed: {exc}")
         except Exception as exc:
             record.update(status="error", error=_error_text(exc))
@@ -316,9 +172,10 @@ def _available_memory() -> int | None:
         return None
 
 
-def _task_bytes(fold: Fold, method: Method) -> int:
+def _task_bytes(fold: Fold) -> int:
+    """Memory one task may need: windows are cut on demand, so a few times the signals."""
     n = sum(r.emg.nbytes for r in fold.train) + sum(r.emg.nbytes for r in fold.test)
-    return int(n * max(1.0, method.window_ms / method.step_ms) * 3)
+    return int(n * 4)
 
 
 def effective_jobs(n_jobs: int, est_bytes: int) -> int:
@@ -339,6 +196,24 @@ def _dataset_name(rset: RecordingSet) -> str:
     return ",".join(map(str, names)) if names else "custom"
 
 
+def _resolve_methods(
+    methods: Iterable[str | Method], overrides: dict[str, dict[str, Any]] | None
+) -> list[Method]:
+    overrides = dict(overrides or {})
+    meths = []
+    for m in methods:
+        name = m if isinstance(m, str) else getattr(m, "name", "")
+        meths.append(resolve_method(m, overrides.pop(name, None)))
+    if overrides:
+        raise ConfigError(f"overrides given for methods not evaluated: {sorted(overrides)}")
+    if not meths:
+        raise ConfigError("no methods to evaluate")
+    names = [m.name for m in meths]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"methods given twice: {names}")
+    return meths
+
+
 def run_benchmark(
     data: RecordingSet,
     protocol: str | Protocol,
@@ -352,6 +227,10 @@ def run_benchmark(
     write_report: bool = True,
     show_progress: bool = True,
     overrides: dict[str, dict[str, Any]] | None = None,
+    regime: str | Regime = "transfer",
+    backend: str = "local",
+    scheduler: str | None = None,
+    save_models: bool = False,
 ) -> BenchmarkResult:
     """Evaluate ``methods`` on ``data`` under ``protocol``.
 
@@ -366,15 +245,24 @@ def run_benchmark(
         Calibration budgets in repetitions of the target (0 = zero-shot).
     seeds : int or sequence of int
     out_dir : path, optional
-        Where ``runs/`` (cache), ``results.csv``, ``summary.json`` and ``report.html``
-        go; without it nothing is cached or written.
+        Where ``runs/`` (cache), ``results.csv``, ``summary.json``, ``report.html`` and
+        ``models/`` go; without it nothing is cached or written.
     n_jobs : int
-        Folds evaluated in parallel processes (-1: one per core).
+        Tasks run at once by the local backend (-1: one per core); the default, 1, is
+        also the CLI's (``--n-jobs``).
     vote : int or None
         Window count of the majority-vote metrics (``accuracy_vote{n}``).
     overrides : dict, optional
         Per method name, parameters replacing the method's (``window_ms``, ``step_ms``
         or estimator parameters such as ``epochs`` or ``device``).
+    regime : str or Regime
+        What happens inside a fold (`myoshift.evaluation.regimes`; default ``transfer``).
+    backend : {"local", "dask"}
+        Where tasks run; ``dask`` connects to ``scheduler`` (an address such as
+        ``tcp://host:8786``) or starts a local cluster of ``n_jobs`` workers.
+    save_models : bool
+        Save every fitted (and adapted) model to ``out_dir/models/METHOD/FOLD/
+        cal<k>-seed<s>/`` in the one save format.
 
     Returns
     -------
@@ -382,25 +270,14 @@ def run_benchmark(
     """
     t_start = time.perf_counter()
     proto = get_protocol(protocol)
-    overrides = dict(overrides or {})
-    meths = []
-    for m in methods:
-        name = m if isinstance(m, str) else getattr(m, "name", "")
-        meths.append(resolve_method(m, overrides.pop(name, None)))
-    if overrides:
-        raise ConfigError(f"overrides given for methods not evaluated: {sorted(overrides)}")
-    if not meths:
-        raise ConfigError("no methods to evaluate")
-    names = [m.name for m in meths]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"methods given twice: {names}")
+    reg = get_regime(regime)
+    meths = _resolve_methods(methods, overrides)
+    if save_models and out_dir is None:
+        raise ConfigError("save_models needs an output folder (out_dir / --out)")
     seed_list = [seeds] if isinstance(seeds, int) else [int(s) for s in seeds]
     folds = proto.split(data, calibration)
-    # Folds that train on the same recordings (every budget of a fold; every target
-    # subject of `predefined`) share one fitted model: fit once, adapt/evaluate each.
-    by_train: dict[tuple[int, ...], list[Fold]] = {}
-    for f in folds:
-        by_train.setdefault(tuple(map(id, f.train)), []).append(f)
+    reg.check(proto, folds)
+    groups = reg.groups(folds)
     n_folds = len({f.name for f in folds})
     dataset = _dataset_name(data)
     data_id = {
@@ -411,20 +288,23 @@ def run_benchmark(
     }
     out = Path(out_dir) if out_dir is not None else None
     store = ResultStore(out / "runs") if out is not None else None
+    models_root = str(out / "models") if save_models and out is not None else None
 
     records: dict[RunKey, dict[str, Any]] = {}
     order: list[RunKey] = []
-    tasks: list[tuple[Method, list[Fold], int, list[RunKey]]] = []
+    tasks: list[tuple[Any, ...]] = []
+    store_root = str(store.root) if store is not None else None
     for m in meths:
         chash = config_hash(
             {
-                "method": [m.name, m.window_ms, m.step_ms, m.params],
+                "method": [m.name, m.window_ms, m.step_ms, m.cache_params(data)],
                 "protocol": [proto.label, proto.params()],
+                "regime": [reg.name, reg.params()],
                 "data": data_id,
                 "vote": vote,
             }
         )
-        for group in by_train.values():
+        for group in groups:
             for seed in seed_list:
                 todo_f, todo_k = [], []
                 for f in group:
@@ -433,55 +313,45 @@ def run_benchmark(
                     )
                     order.append(key)
                     cached = store.get(key) if store is not None else None
-                    if cached is not None:
+                    if cached is not None and (models_root is None or "model" in cached):
                         records[key] = cached
                     else:
                         todo_f.append(f)
                         todo_k.append(key)
                 if todo_f:
-                    tasks.append((m, todo_f, seed, todo_k))
+                    tasks.append((reg, m, todo_f, seed, todo_k))
     n_cached = len(records)
     log.info(
         "%s: %d runs, %d cached, %d tasks to compute", proto.label, len(order), n_cached, len(tasks)
     )
-    store_root = str(store.root) if store is not None else None
     if tasks:
-        est = max(_task_bytes(t[1][0], t[0]) for t in tasks)
+        est = max(_task_bytes(t[2][0]) for t in tasks)
         jobs = min(effective_jobs(n_jobs, est), len(tasks))
-        if jobs <= 1:
-            results_iter: Iterable[list[dict[str, Any]]] = (
-                run_task(m, fs, s, ks, store_root, vote, trace_memory) for m, fs, s, ks in tasks
-            )
-        else:
-            from joblib import Parallel, delayed, parallel_config
-
-            threads = max(1, (os.cpu_count() or 1) // jobs)
-            with parallel_config(backend="loky", inner_max_num_threads=threads):
-                parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
-                results_iter = parallel(
-                    delayed(run_task)(m, fs, s, ks, store_root, vote, trace_memory, threads)
-                    for m, fs, s, ks in tasks
-                )
-        for recs in progress(results_iter, f"benchmark {proto.label}", show_progress, len(tasks)):
-            for rec in recs:
-                records[RunKey(**rec["key"])] = rec
+        threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 or backend != "local" else None
+        calls = [(*t, store_root, vote, trace_memory, threads, models_root) for t in tasks]
+        with get_backend(backend, jobs, scheduler, threads) as runner:
+            results_iter = runner.map_unordered(run_task, calls)
+            for recs in progress(
+                results_iter, f"benchmark {proto.label}", show_progress, len(tasks)
+            ):
+                for rec in recs:
+                    records[RunKey(**rec["key"])] = rec
     ordered = [records[k] for k in order if k in records]
     frame = to_frame(ordered)
-    summary = summarize(frame) if not frame.empty else pd.DataFrame()
-    n_failed = sum(1 for r in ordered if r.get("status") != "ok")
     result = BenchmarkResult(
         frame,
-        summary,
+        summarize(frame) if not frame.empty else pd.DataFrame(),
         ordered,
         n_computed=len(ordered) - n_cached,
         n_cached=n_cached,
-        n_failed=n_failed,
+        n_failed=sum(1 for r in ordered if r.get("status") != "ok"),
         out_dir=out,
         wall_s=time.perf_counter() - t_start,
         meta={
             "dataset": dataset,
             "protocol": proto.label,
-            "methods": names,
+            "regime": reg.name,
+            "methods": [m.name for m in meths],
             "calibration": sorted({int(f.info["calibration"]) for f in folds}),
             "seeds": seed_list,
             "n_folds": n_folds,
@@ -491,36 +361,6 @@ def run_benchmark(
     if out is not None:
         write_outputs(result, write_report=write_report)
     return result
-
-
-def summary_dict(result: BenchmarkResult) -> dict[str, Any]:
-    """The content of ``summary.json``."""
-    failures = [
-        {
-            "method": r["key"]["method"],
-            "fold": r["key"]["fold"],
-            "calibration": r["key"]["calibration"],
-            "seed": r["key"]["seed"],
-            "error": r.get("error"),
-        }
-        for r in result.records
-        if r.get("status") != "ok"
-    ]
-    ok = result.results[result.results["metric"] != "error"]
-    tests = (
-        compare_methods(ok) if len(result.meta.get("methods", [])) > 1 and not ok.empty else None
-    )
-    return {
-        **result.meta,
-        "n_runs": len(result.records),
-        "n_computed": result.n_computed,
-        "n_cached": result.n_cached,
-        "n_failed": result.n_failed,
-        "wall_s": round(result.wall_s, 3),
-        "failures": failures,
-        "summary": json.loads(result.summary.to_json(orient="records")),
-        "wilcoxon": [] if tests is None else json.loads(tests.to_json(orient="records")),
-    }
 
 
 def write_outputs(result: BenchmarkResult, write_report: bool = True) -> dict[str, Path]:
@@ -533,7 +373,5 @@ def write_outputs(result: BenchmarkResult, write_report: bool = True) -> dict[st
     result.results.to_csv(paths["results"], index=False)
     paths["summary"].write_text(json.dumps(summary_dict(result), indent=1, default=str))
     if write_report:
-        from myoshift.evaluation.report import write_report as _write_report
-
         paths["report"] = _write_report(result, out)
     return paths

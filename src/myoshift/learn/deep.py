@@ -59,6 +59,22 @@ log = logging.getLogger(__name__)
 AdaptMode = Literal["head", "full", "adabn", "adabn+head"]
 
 
+def _chunked_channel_stats(X: Any, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std over windows and time of an array-like, chunk by chunk."""
+    n, count = len(X), 0
+    total = np.zeros(X.shape[1])
+    for i in range(0, n, chunk):
+        part = np.asarray(X[i : i + chunk], dtype=np.float64)
+        total += part.sum(axis=(0, 2))
+        count += part.shape[0] * part.shape[2]
+    mean = total / max(count, 1)
+    sq = np.zeros_like(mean)
+    for i in range(0, n, chunk):
+        part = np.asarray(X[i : i + chunk], dtype=np.float64) - mean[None, :, None]
+        sq += (part**2).sum(axis=(0, 2))
+    return mean, np.sqrt(sq / max(count, 1))
+
+
 class StandardizedNet(nn.Module):
     """``model((x[:, order] - mean) / std)``: channel order and per-channel statistics.
 
@@ -81,8 +97,11 @@ class StandardizedNet(nn.Module):
 
     def set_stats(self, X: np.ndarray) -> None:
         """Per-channel mean and std over windows and time of ``X`` (n, C, T)."""
-        mean = X.mean(axis=(0, 2), dtype=np.float64)
-        std = X.std(axis=(0, 2), dtype=np.float64)
+        if isinstance(X, np.ndarray):
+            mean = X.mean(axis=(0, 2), dtype=np.float64)
+            std = X.std(axis=(0, 2), dtype=np.float64)
+        else:  # windows cut on demand: two passes over chunks, never the whole array
+            mean, std = _chunked_channel_stats(X)
         std = np.where(std > 1e-8, std, 1.0)
         self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1))
         self.std.copy_(torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1))

@@ -48,6 +48,7 @@ from myoshift.learn.deep import DeepClassifier
 from myoshift.learn.ensemble import ProbabilityEnsemble
 from myoshift.learn.registry import estimator_names, estimator_task, get_estimator_class
 from myoshift.models import get_model_class, model_names
+from myoshift.signal.steps import make_steps
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ _FIELDS = (
     "step_ms",
     "params",
     "target",
+    "preprocess",
+    "represent",
+    "aux",
 )
 
 
@@ -94,6 +98,14 @@ class MethodSpec:
     target : str or None
         For regression methods, the auxiliary stream predicted (e.g. ``"glove"``);
         None for classification.
+    preprocess : list of step specs or None
+        Recording -> Recording steps (`myoshift.signal.steps`, e.g. ``[{"bandpass":
+        {"low": 20, "high": 450}}]``); None: the dataset's declared preprocessing;
+        ``[]``: the raw signal.
+    represent : list of step specs or None
+        Windows -> Windows steps fitted on the training windows (e.g. ``["standardize"]``).
+    aux : tuple of str
+        Auxiliary streams cut into windows of their own beside the EMG (``("imu",)``).
     """
 
     name: str
@@ -107,6 +119,9 @@ class MethodSpec:
     adapt: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     target: str | None = None
+    preprocess: list[Any] | None = None
+    represent: list[Any] | None = None
+    aux: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +135,9 @@ class MethodSpec:
             "params": dict(self.params),
             "adapt": dict(self.adapt),
             "target": self.target,
+            "preprocess": self.preprocess,
+            "represent": self.represent,
+            "aux": list(self.aux),
         }
 
 
@@ -189,6 +207,13 @@ def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
         raise ConfigError(f"{where}: window_ms and step_ms must be numbers") from None
     if window <= 0 or step <= 0:
         raise ConfigError(f"{where}: window_ms and step_ms must be positive")
+    steps = {}
+    for kind in ("preprocess", "represent"):
+        steps[kind] = None if d.get(kind) is None else list(d[kind])
+        make_steps(kind, steps[kind], f"{where}: method {d['name']!r}")  # validates names
+    aux = d.get("aux") or ()
+    if isinstance(aux, str) or not all(isinstance(a, str) for a in aux):
+        raise ConfigError(f"{where}: field 'aux' must be a list of stream names, got {aux!r}")
     return MethodSpec(
         name=d["name"],
         citation=str(citation).strip(),
@@ -201,6 +226,9 @@ def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
         adapt=dict(d.get("adapt") or {}),
         source=source,
         target=target,
+        preprocess=steps["preprocess"],
+        represent=steps["represent"],
+        aux=tuple(aux),
     )
 
 

@@ -42,11 +42,22 @@ from myoshift.signal.layouts import (
     translate_grid,
 )
 from myoshift.signal.normalize import ChannelScaler, PerSubjectScaler, fit_per_subject
+from myoshift.signal.preprocess import dataset_preprocess
 from myoshift.signal.spectral import cepstral, cepstral_coefficients, log_spectrogram
+from myoshift.signal.steps import Step, make_step, make_steps, register_step, step_names
 from myoshift.signal.wavelet import cwt_image, wavelet_packet_image
 from myoshift.signal.windows import Windows, make_windows, ms_to_samples
 
+# the built-in steps register themselves on import
+from myoshift.signal import represent  # noqa: F401  isort: skip
+
 __all__ = [
+    "Step",
+    "dataset_preprocess",
+    "make_step",
+    "make_steps",
+    "register_step",
+    "step_names",
     # features
     "extract_features",
     "features_from_recordings",

@@ -1,0 +1,129 @@
+"""What the runner evaluates: a `Method`, the recipe that builds a fresh `MethodChain`.
+
+A `Method` is a name, a factory ``build(fs, seed) -> estimator`` (over windows), the
+windowing, the preprocess / represent steps and, for regression, the auxiliary stream
+it predicts. Registered methods (YAML files, `myoshift.learn.methods`) resolve to one
+with `resolve_method`; any estimator with ``fit(windows, y)`` / ``predict`` can be
+wrapped directly as ``Method("mine", lambda fs, seed: MyEstimator(), 200, 25)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from myoshift.errors import ConfigError
+from myoshift.learn.chain import MethodChain
+from myoshift.learn.methods import build_estimator, get_method
+from myoshift.recording import Recording
+from myoshift.signal.preprocess import dataset_preprocess
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named recipe the runner can evaluate.
+
+    Attributes
+    ----------
+    name : str
+    build : callable
+        ``build(fs, seed) -> estimator`` with ``fit(windows, y)``, ``predict(windows)``
+        and, for calibration budgets > 0, ``adapt(windows, y)``; windows are
+        `myoshift.signal.Windows` (with layout, groups, metadata; ``np.asarray(w.X)``
+        gives the ``(n, C, T)`` array).
+    window_ms, step_ms : float
+        Windowing applied to train, calibration and test recordings.
+    params : dict
+        JSON-able description (part of the result cache key).
+    target : str or None
+        Regression: the auxiliary stream (e.g. ``"glove"``) predicted at each window's
+        end (scored with RMSE, R², Pearson r, NMSE). None: classification of labels.
+    preprocess, represent : list of step specs or None
+        See `MethodChain`; ``preprocess=None`` applies the dataset's declared steps.
+    aux : tuple of str
+        Auxiliary streams cut into windows beside the EMG.
+    """
+
+    name: str
+    build: Callable[[float, int], Any]
+    window_ms: float = 200.0
+    step_ms: float = 50.0
+    params: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+    preprocess: list[Any] | None = None
+    represent: list[Any] | None = None
+    aux: tuple[str, ...] = ()
+
+    def chain(self, fs: float, seed: int) -> MethodChain:
+        """A fresh, unfitted chain for data sampled at ``fs``."""
+        return MethodChain(
+            self.build(fs, seed),
+            self.window_ms,
+            self.step_ms,
+            self.preprocess,
+            self.represent,
+            self.target,
+            self.aux,
+            self.name,
+        )
+
+    def cache_params(self, recordings: Sequence[Recording]) -> dict[str, Any]:
+        """``params`` plus the preprocessing that will really run on ``recordings``."""
+        pre = dataset_preprocess(recordings) if self.preprocess is None else self.preprocess
+        out = {**self.params, "preprocess": pre}
+        if self.represent:
+            out["represent"] = self.represent
+        if self.aux:
+            out["aux"] = list(self.aux)
+        return json.loads(json.dumps(out, default=str))  # type: ignore[no-any-return]
+
+
+def _build_registered(name: str, overrides: dict[str, Any], fs: float, seed: int) -> Any:
+    return build_estimator(name, fs, seed, **overrides)
+
+
+def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None = None) -> Method:
+    """A `Method` from a registered method name, a `MethodSpec` or a `Method`.
+
+    ``overrides`` replace the method's ``window_ms`` / ``step_ms`` and estimator
+    parameters (e.g. ``{"epochs": 5, "device": "cuda"}``); they are part of the cache key.
+    """
+    overrides = dict(overrides or {})
+    reserved = sorted({"seed", "fs"} & set(overrides))
+    if reserved:
+        raise ConfigError(
+            f"{reserved} cannot be overridden per method: the runner sets them (seeds: "
+            "run_benchmark(seeds=...) / --seed; fs: the data's rate)"
+        )
+    if isinstance(method, Method):
+        if overrides:
+            raise ConfigError(f"overrides apply to registered methods, not {method.name!r}")
+        return method
+    spec = get_method(method) if isinstance(method, str) else method
+    window_ms = float(overrides.pop("window_ms", spec.window_ms))
+    step_ms = float(overrides.pop("step_ms", spec.step_ms))
+    params: dict[str, Any] = {
+        "estimator": str(spec.estimator),
+        "params": spec.params,
+        "adapt": spec.adapt,
+        "overrides": overrides,
+    }
+    members = spec.params.get("members", [])
+    if members:  # an ensemble's results depend on its members' recipes too
+        params["members"] = [get_method(m["method"]).to_dict() for m in members]
+    if spec.target is not None:
+        params["target"] = spec.target
+    return Method(
+        spec.name,
+        functools.partial(_build_registered, spec.name, overrides),
+        window_ms,
+        step_ms,
+        json.loads(json.dumps(params, default=str)),
+        spec.target,
+        spec.preprocess,
+        spec.represent,
+        spec.aux,
+    )

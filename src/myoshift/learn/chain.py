@@ -1,0 +1,194 @@
+"""`MethodChain`: recordings in, decisions out — preprocess, windows, represent, estimator.
+
+A named method is more than an estimator: it says how the raw signal is cleaned
+(``preprocess``: Recording -> Recording, e.g. a band-pass), how it is cut (window and
+step), how windows are represented (``represent``: Windows -> Windows, e.g. PCA or a
+wavelet-packet image as a second input) and which estimator decides. `MethodChain`
+holds all of it as one scikit-learn style estimator over recordings: steps are fitted on
+the training recordings only, applied unchanged to calibration and test data, and saved
+with the estimator (one folder, safetensors + JSON), so the same chain replays offline,
+on a stream and in an exported graph. This is the one place where a method's window
+length and step live.
+
+A chain whose ``preprocess`` is None applies what the dataset declares its raw signal
+needs (`myoshift.datasets.Dataset.preprocess`, read with
+`myoshift.signal.preprocess.dataset_preprocess`; e.g. flexemg's DC removal and
+band-pass); ``preprocess=[]`` applies nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+
+from myoshift.errors import ConfigError
+from myoshift.learn.ensemble import fit_estimator
+from myoshift.learn.persistence import EstimatorState, Persistent
+from myoshift.learn.registry import register_estimator
+from myoshift.recording import Recording, RecordingSet
+from myoshift.signal.preprocess import dataset_preprocess
+from myoshift.signal.steps import (
+    Step,
+    apply_steps,
+    fit_steps,
+    make_steps,
+    steps_from_json,
+    steps_to_json,
+)
+from myoshift.signal.windows import Windows, make_windows
+
+
+def _as_set(recordings: Any) -> RecordingSet:
+    if isinstance(recordings, Recording):
+        return RecordingSet([recordings])
+    if isinstance(recordings, RecordingSet):
+        return recordings
+    if isinstance(recordings, list | tuple) and all(isinstance(r, Recording) for r in recordings):
+        return RecordingSet(recordings)
+    raise ConfigError(
+        f"MethodChain takes recordings (a Recording, a RecordingSet or a list of them), got "
+        f"{type(recordings).__name__}; pass windows to the estimator itself"
+    )
+
+
+@register_estimator(task="classification")
+class MethodChain(Persistent, BaseEstimator):
+    """Preprocess -> windows -> represent -> estimator, fitted and saved as one.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Takes `Windows` (or arrays); cloned on `fit`.
+    window_ms, step_ms : float
+        Windowing of every recording the chain sees.
+    preprocess : list of step specs or None
+        Recording -> Recording steps (`myoshift.signal.steps`); None: the dataset's
+        declared preprocessing; ``[]``: none.
+    represent : list of step specs or None
+        Windows -> Windows steps, fitted on the training windows.
+    target : str or None
+        Regression: the auxiliary stream (e.g. ``"glove"``) whose value at each window's
+        end is the target; None: the window labels.
+    aux : tuple of str
+        Auxiliary streams cut into windows of their own beside the EMG (e.g. ``("imu",)``).
+    name : str
+        The method's name (for messages and saved files).
+
+    Attributes
+    ----------
+    estimator_ : the fitted estimator
+    preprocess_, represent_ : list of fitted `Step`
+    """
+
+    _child_params = ("estimator",)
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        window_ms: float = 200.0,
+        step_ms: float = 25.0,
+        preprocess: list[Any] | None = None,
+        represent: list[Any] | None = None,
+        target: str | None = None,
+        aux: tuple[str, ...] | list[str] = (),
+        name: str = "",
+    ) -> None:
+        self.estimator = estimator
+        self.window_ms = window_ms
+        self.step_ms = step_ms
+        self.preprocess = preprocess
+        self.represent = represent
+        self.target = target
+        self.aux = aux
+        self.name = name
+
+    # ------------------------------------------------------------------ internals
+    def _where(self) -> str:
+        return f"method {self.name!r}" if self.name else "MethodChain"
+
+    def _cut(self, recordings: RecordingSet) -> Windows:
+        targets = () if self.target is None else (self.target,)
+        kw: dict[str, Any] = {"targets": targets}
+        if self.aux:
+            kw["aux"] = tuple(self.aux)
+        return make_windows(recordings, self.window_ms, self.step_ms, **kw)
+
+    def targets(self, w: Windows) -> np.ndarray:
+        """What the estimator learns from ``w``: labels, or the regression target."""
+        return w.y if self.target is None else w.extra[self.target]
+
+    def _check_fitted(self) -> Any:
+        est = getattr(self, "estimator_", None)
+        if est is None:
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"{self._where()} is not fitted yet; call fit first")
+        return est
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, recordings: Any, y: Any = None) -> MethodChain:
+        """Fit the steps and the estimator on training recordings (labels from them)."""
+        if self.estimator is None:
+            raise ConfigError(f"{self._where()}: no estimator to fit")
+        rset = _as_set(recordings)
+        specs = dataset_preprocess(rset) if self.preprocess is None else self.preprocess
+        pre = make_steps("preprocess", specs, self._where())
+        rep = make_steps("represent", self.represent, self._where())
+        w = fit_steps(rep, self._cut(fit_steps(pre, rset)))
+        est = fit_estimator(clone(self.estimator, safe=False), w, self.targets(w), w.groups)
+        self.preprocess_: list[Step] = pre
+        self.represent_: list[Step] = rep
+        self.estimator_ = est
+        self.n_train_ = len(w)
+        return self
+
+    def windows(self, recordings: Any) -> Windows:
+        """The estimator's input for ``recordings``: preprocessed, cut and represented."""
+        self._check_fitted()
+        rset = apply_steps(self.preprocess_, _as_set(recordings))
+        return apply_steps(self.represent_, self._cut(rset))  # type: ignore[no-any-return]
+
+    def predict(self, recordings: Any) -> np.ndarray:
+        """One decision per window of ``recordings`` (in `windows` order)."""
+        return np.asarray(self._check_fitted().predict(self.windows(recordings)))
+
+    def predict_proba(self, recordings: Any) -> np.ndarray:
+        return np.asarray(self._check_fitted().predict_proba(self.windows(recordings)))
+
+    def score(self, recordings: Any, y: Any = None) -> float:
+        w = self.windows(recordings)
+        return float(self._check_fitted().score(w, self.targets(w)))
+
+    def adapt(self, recordings: Any, labelled: bool = True) -> MethodChain:
+        """Calibrate the estimator on target recordings (labels used when ``labelled``)."""
+        est = self._check_fitted()
+        if not hasattr(est, "adapt"):
+            raise ConfigError(f"{self._where()} has no adapt(); use calibration 0")
+        w = self.windows(recordings)
+        est.adapt(w, self.targets(w) if labelled else None)
+        return self
+
+    def copy(self) -> MethodChain:
+        """A deep copy (to adapt without touching the fitted chain)."""
+        return copy.deepcopy(self)
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self) -> EstimatorState:
+        est = self._check_fitted()
+        pre_docs, pre_arrays = steps_to_json(self.preprocess_)
+        rep_docs, rep_arrays = steps_to_json(self.represent_)
+        fitted = {"preprocess": pre_docs, "represent": rep_docs}
+        return EstimatorState(fitted, {**pre_arrays, **rep_arrays}, {"estimator": est})
+
+    @classmethod
+    def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
+        est = state.children["estimator"]
+        chain = cls(estimator=est, **params)
+        chain.preprocess_ = steps_from_json("preprocess", state.fitted["preprocess"], state.arrays)
+        chain.represent_ = steps_from_json("represent", state.fitted["represent"], state.arrays)
+        chain.estimator_ = est
+        return chain

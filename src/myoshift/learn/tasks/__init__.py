@@ -1,0 +1,42 @@
+"""Training tasks: how batches are drawn and what the loss is (the loop is `Trainer`).
+
+A new learning regime is a new `TrainingTask` subclass registered with `register_task`,
+never a fork of the trainer::
+
+    @register_task
+    class MyTask(TrainingTask):
+        name = "my-task"
+        ...
+
+    Trainer(TrainConfig(epochs=10)).run(net, MyTask(...))
+
+Built in: ``"supervised"`` (`SupervisedTask`).
+"""
+
+from myoshift.learn.tasks.base import ArrayLike, Batch, EpochPlan, TrainingTask
+from myoshift.learn.tasks.batching import (
+    Inputs,
+    call_net,
+    named_inputs,
+    predict_batches,
+    shuffled_batches,
+)
+from myoshift.learn.tasks.registry import get_task, register_task, task_names
+from myoshift.learn.tasks.supervised import Augment, SupervisedTask
+
+__all__ = [
+    "ArrayLike",
+    "Augment",
+    "Batch",
+    "EpochPlan",
+    "Inputs",
+    "SupervisedTask",
+    "TrainingTask",
+    "call_net",
+    "get_task",
+    "named_inputs",
+    "predict_batches",
+    "register_task",
+    "shuffled_batches",
+    "task_names",
+]

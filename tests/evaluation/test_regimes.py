@@ -159,3 +159,45 @@ def test_method_with_unknown_step_is_one_line_error(tmp_path: Path) -> None:
                 "preprocess": ["wobble"],
             }
         )
+
+
+def test_api_defaults_match_the_cli() -> None:
+    """run_benchmark without methods/calibration runs what `myoshift benchmark` runs."""
+    import inspect
+
+    from myoshift.cli.benchmark import CLI_N_JOBS
+    from myoshift.evaluation.recipes import QUICK_DEEP, default_methods
+
+    params = inspect.signature(run_benchmark).parameters
+    assert params["methods"].default is None and params["calibration"].default is None
+    names, overrides = default_methods()
+    assert names == ["lda-td", "tcn"] and overrides == {"tcn": QUICK_DEEP}
+    assert CLI_N_JOBS == -1 and params["n_jobs"].default == 1  # the CLI prints this one
+    rs = make_set(subjects=(1, 2), reps=2)
+    res = run_benchmark(rs, "loso", [CENTROID], show_progress=False, write_report=False)
+    assert res.meta["calibration"] == [0, 1]  # cross-domain protocol: 0 and 1
+
+
+def test_random_calibration_sampler_is_seeded_and_nested() -> None:
+    from myoshift.evaluation import get_protocol
+
+    rs = make_set(subjects=(1, 2), reps=6)
+
+    def cal_reps(seed: int) -> dict[int, list[int]]:
+        proto = get_protocol("loso", calibration_sampler="random", sampler_seed=seed)
+        out = {}
+        for f in proto.split(rs, [1, 3]):
+            out[f.info["calibration"]] = sorted({r.meta["repetition"] for r in f.calibration})
+            test = {r.meta["repetition"] for r in f.test}
+            assert not test & set(out[f.info["calibration"]])
+        return out
+
+    a, b = cal_reps(0), cal_reps(0)
+    assert a == b and len(a[1]) == 1 and len(a[3]) == 3
+    assert set(a[1]) <= set(a[3])  # budgets are nested
+    first = get_protocol("loso").split(rs, [3])[0]
+    assert sorted({r.meta["repetition"] for r in first.calibration}) == [1, 2, 3]
+    draws = {tuple(cal_reps(s)[3]) for s in range(6)}
+    assert len(draws) > 1  # not tied to recording order
+    with pytest.raises(ConfigError, match="unknown calibration sampler 'best'"):
+        get_protocol("loso", calibration_sampler="best")

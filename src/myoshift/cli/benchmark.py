@@ -21,9 +21,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DATASET = "synthetic"
 DEFAULT_PROTOCOL = "loso"
-#: lighter recipe of the default deep method for the no-argument run (it must finish in
-#: a few minutes on a 2-core laptop); ``--methods lda-td,tcn`` runs the full recipe
-QUICK_DEEP = {"step_ms": 200, "epochs": 5, "patience": None}
+#: what --n-jobs defaults to here; run_benchmark's own default is 1 (the CLI says so)
+CLI_N_JOBS = -1
 
 
 def _int_list(text: str, what: str) -> list[int]:
@@ -41,12 +40,6 @@ def _subject(text: str) -> Any:
         return int(text)
     except ValueError:
         return text
-
-
-def _default_methods() -> tuple[list[str], dict[str, dict[str, Any]]]:
-    from myoshift.learn.methods import DEFAULT_DEEP_METHOD
-
-    return ["lda-td", DEFAULT_DEEP_METHOD], {DEFAULT_DEEP_METHOD: dict(QUICK_DEEP)}
 
 
 def _overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
@@ -86,35 +79,54 @@ def _overrides_file(path: str | None) -> dict[str, dict[str, Any]]:
     return {method: dict(params) for method, params in doc.items()}
 
 
+def _quiet_dask_logs() -> None:
+    """Keep Dask's INFO chatter (an in-process scheduler) out of the CLI unless ``-v``."""
+    try:
+        import distributed  # noqa: F401  (importing it sets its loggers up first)
+    except ImportError:
+        return  # the backend reports the missing extra
+    if not log.isEnabledFor(logging.INFO):
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+
+
 def _run(args: argparse.Namespace) -> int:
     from myoshift.datasets import get_dataset
     from myoshift.evaluation import get_protocol, run_benchmark
-    from myoshift.evaluation.runner import summary_dict
+    from myoshift.evaluation.backends import validate_backend
+    from myoshift.evaluation.recipes import default_methods
+    from myoshift.evaluation.regimes import get_regime
+    from myoshift.evaluation.summary import summary_dict
     from myoshift.learn.methods import get_method
 
     # validate every name before loading anything
     protocol = get_protocol(args.protocol)
+    seeds = _int_list(args.seed, "seed")
+    get_regime(args.regime)
+    validate_backend(args.backend, args.scheduler)
+    if args.backend == "dask":
+        _quiet_dask_logs()
     overrides: dict[str, dict[str, Any]] = {}
-    if args.methods:
+    methods = None
+    if args.methods is not None:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    else:
-        methods, overrides = _default_methods()
-        log.info("default methods %s with a quick deep recipe %s", methods, overrides)
-    if not methods:
-        raise ConfigError("--methods is empty")
+        if not methods:
+            raise ConfigError("--methods is empty")
+    names = methods if methods is not None else default_methods()[0]
     # a recipe file may hold recipes of methods not run now; --set names must be run
-    from_file = {m: p for m, p in _overrides_file(args.set_file).items() if m in methods}
+    from_file = {m: p for m, p in _overrides_file(args.set_file).items() if m in names}
     for source in (from_file, _overrides(args.set)):
         for method, params in source.items():
             overrides.setdefault(method, {}).update(params)
-    for m in methods:
+    for m in names:
         get_method(m)
     dataset = get_dataset(args.dataset, data_dir=args.data_dir)
+    calibration = None
     if args.calibration is not None:
         calibration = _int_list(args.calibration, "calibration")
-    else:
-        calibration = [0, 1] if protocol.cross_domain else [0]
-    seeds = _int_list(args.seed, "seed")
+    if args.calibration_sampler != "first":
+        protocol = get_protocol(
+            args.protocol, calibration_sampler=args.calibration_sampler, sampler_seed=seeds[0]
+        )
     subjects = None
     if args.subjects:
         subjects = [_subject(s) for part in args.subjects for s in part.split(",") if s]
@@ -134,6 +146,10 @@ def _run(args: argparse.Namespace) -> int:
         n_jobs=args.n_jobs,
         vote=args.vote,
         overrides=overrides,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        regime=args.regime,
+        save_models=args.save_models,
     )
     if args.json:
         print(json.dumps(summary_dict(result), indent=1, default=str))
@@ -143,11 +159,15 @@ def _run(args: argparse.Namespace) -> int:
         from myoshift.evaluation.report import print_table
 
         print_table(result, Console(width=None if sys.stdout.isatty() else 120))
-        if not args.methods:
+        for name, recipe in result.meta.get("quick_recipe", {}).items():
             print(
-                f"note: {methods[1]} ran a quick recipe {QUICK_DEEP}; "
-                f"`--methods {','.join(methods)}` runs its full recipe"
+                f"note: {name} ran a quick recipe {recipe}; "
+                f"`--methods {','.join(names)}` runs its full recipe"
             )
+        if args.n_jobs != 1:
+            print(f"note: --n-jobs {args.n_jobs} (run_benchmark's default is n_jobs=1)")
+        if args.save_models:
+            print(f"models: {out / 'models'}")
         print(
             f"results: {out / 'results.csv'}  summary: {out / 'summary.json'}  "
             f"report: {out / 'report.html'}  ({result.wall_s:.1f} s)"
@@ -196,8 +216,41 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--n-jobs",
         type=int,
-        default=-1,
-        help="folds in parallel processes (default -1: one per core, fewer if memory is short)",
+        default=CLI_N_JOBS,
+        help="tasks in parallel processes (default -1: one per core, fewer if memory is "
+        "short; run_benchmark's default is 1)",
+    )
+    p.add_argument(
+        "--regime",
+        default="transfer",
+        help="what happens inside a fold (default transfer: fit on the source, adapt on "
+        "the calibration budget, test)",
+    )
+    p.add_argument(
+        "--calibration-sampler",
+        choices=["first", "random"],
+        default="first",
+        help="which k target repetitions calibrate: the first k in recording order "
+        "(default) or k at random (seeded with the first --seed)",
+    )
+    p.add_argument(
+        "--save-models",
+        action="store_true",
+        help="save every fitted (and adapted) model to OUT/models/METHOD/FOLD/cal<k>-seed<s>",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["local", "dask"],
+        default="local",
+        help="where tasks run: local (this machine, --n-jobs processes) or dask (a Dask "
+        "cluster, optional extra myoshift[dask]; default local)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (--backend dask; without it "
+        "a local Dask cluster of --n-jobs workers is started); workers must see --out",
     )
     p.add_argument("--subjects", nargs="+", default=None, help="subjects to load (e.g. 1 2 3)")
     p.add_argument("--vote", type=int, default=5, help="windows per majority vote (default 5)")
@@ -207,7 +260,7 @@ def register(subparsers: Any) -> None:
         metavar="METHOD.PARAM=VALUE",
         help="override a method parameter, e.g. tcn.epochs=5, tcn.step_ms=50, "
         "tcn.device=cuda (repeatable). Without --methods the default deep method runs a "
-        f"quick recipe {QUICK_DEEP}",
+        "quick recipe, printed with the results",
     )
     p.add_argument(
         "--set-file",

@@ -17,7 +17,7 @@ from typing import Any
 
 from myoshift.errors import ConfigError
 from myoshift.learn.chain import MethodChain
-from myoshift.learn.methods import build_estimator, get_method
+from myoshift.learn.methods import DEFAULT_DEEP_METHOD, build_estimator, get_method
 from myoshift.recording import Recording
 from myoshift.signal.preprocess import dataset_preprocess
 
@@ -79,6 +79,18 @@ class Method:
         if self.aux:
             out["aux"] = list(self.aux)
         return json.loads(json.dumps(out, default=str))  # type: ignore[no-any-return]
+
+
+#: methods of a run that names none: the LDA baseline and the default deep method, the
+#: latter with a lighter recipe so the built-in benchmark finishes in a few minutes on a
+#: 2-core laptop (``methods=["lda-td", "tcn"]`` runs the full recipe)
+DEFAULT_METHODS = ("lda-td", DEFAULT_DEEP_METHOD)
+QUICK_DEEP = {"step_ms": 200, "epochs": 5, "patience": None}
+
+
+def default_methods() -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """The methods and overrides of a run that names no methods (CLI and API alike)."""
+    return list(DEFAULT_METHODS), {DEFAULT_DEEP_METHOD: dict(QUICK_DEEP)}
 
 
 def _build_registered(name: str, overrides: dict[str, Any], fs: float, seed: int) -> Any:

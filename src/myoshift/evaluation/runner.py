@@ -31,7 +31,7 @@ import pandas as pd
 from myoshift.errors import ConfigError
 from myoshift.evaluation.backends import get_backend
 from myoshift.evaluation.protocols import Fold, Protocol, get_protocol
-from myoshift.evaluation.recipes import Method, resolve_method
+from myoshift.evaluation.recipes import Method, default_methods, resolve_method
 from myoshift.evaluation.regimes import Regime, get_regime
 from myoshift.evaluation.report import write_report as _write_report
 from myoshift.evaluation.results import ResultStore, RunKey, config_hash, to_frame
@@ -217,8 +217,8 @@ def _resolve_methods(
 def run_benchmark(
     data: RecordingSet,
     protocol: str | Protocol,
-    methods: Iterable[str | Method],
-    calibration: int | Sequence[int] = 0,
+    methods: Iterable[str | Method] | None = None,
+    calibration: int | Sequence[int] | None = None,
     seeds: int | Sequence[int] = 0,
     out_dir: str | os.PathLike[str] | None = None,
     n_jobs: int = 1,
@@ -239,10 +239,13 @@ def run_benchmark(
     data : RecordingSet
     protocol : str or Protocol
         e.g. ``"loso"``, ``"cross-day"``, ``"leave-group-out:gender"`` (`get_protocol`).
-    methods : iterable of str or Method
-        Registered method names (``myoshift methods list``) or `Method` objects.
-    calibration : int or sequence of int
-        Calibration budgets in repetitions of the target (0 = zero-shot).
+    methods : iterable of str or Method, optional
+        Registered method names (``myoshift methods list``) or `Method` objects; None:
+        `recipes.default_methods` (``lda-td`` and the default deep method with a quick
+        recipe, recorded in the result's ``meta["quick_recipe"]``), as the CLI.
+    calibration : int or sequence of int, optional
+        Calibration budgets in repetitions of the target (0 = zero-shot); None: 0 and 1
+        for cross-domain protocols, else 0, as the CLI.
     seeds : int or sequence of int
     out_dir : path, optional
         Where ``runs/`` (cache), ``results.csv``, ``summary.json``, ``report.html`` and
@@ -271,6 +274,15 @@ def run_benchmark(
     t_start = time.perf_counter()
     proto = get_protocol(protocol)
     reg = get_regime(regime)
+    quick: dict[str, dict[str, Any]] = {}
+    if methods is None:
+        methods, quick = default_methods()
+        overrides = {
+            **quick,
+            **{k: {**quick.get(k, {}), **v} for k, v in (overrides or {}).items()},
+        }
+    if calibration is None:
+        calibration = [0, 1] if proto.cross_domain else [0]
     meths = _resolve_methods(methods, overrides)
     if save_models and out_dir is None:
         raise ConfigError("save_models needs an output folder (out_dir / --out)")
@@ -356,6 +368,7 @@ def run_benchmark(
             "seeds": seed_list,
             "n_folds": n_folds,
             "class_names": list(data.class_names),
+            "quick_recipe": quick,
         },
     )
     if out is not None:

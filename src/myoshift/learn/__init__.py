@@ -4,6 +4,8 @@
   files and saved files use;
 * `persistence`: one save format (safetensors + JSON) for every estimator, nested ones
   included (`save_estimator`, `load_estimator`);
+* `tasks`: what a training run optimises (`SupervisedTask`; new regimes register new
+  tasks with `register_task`); `Trainer` owns only the loop;
 * `DeepClassifier`, `DeepRegressor`: registered architectures trained by `Trainer`,
   with `adapt` (head / full fine-tuning, AdaBN);
 * `FeatureTransformer`, `ClassicalClassifier`: features -> scaler -> LDA/SVM/RF/kNN;
@@ -19,6 +21,7 @@ from myoshift.learn.ensemble import ProbabilityEnsemble
 from myoshift.learn.methods import MethodSpec, build_estimator, get_method, method_names
 from myoshift.learn.persistence import load_estimator, save_estimator
 from myoshift.learn.registry import estimator_names, get_estimator_class, register_estimator
+from myoshift.learn.tasks import SupervisedTask, TrainingTask, get_task, register_task, task_names
 from myoshift.learn.trainer import TrainConfig, Trainer, TrainResult
 
 __all__ = [
@@ -29,15 +32,20 @@ __all__ = [
     "FeatureTransformer",
     "MethodSpec",
     "ProbabilityEnsemble",
+    "SupervisedTask",
     "TrainConfig",
     "TrainResult",
     "Trainer",
+    "TrainingTask",
     "build_estimator",
     "estimator_names",
     "get_estimator_class",
     "get_method",
+    "get_task",
     "load_estimator",
     "method_names",
     "register_estimator",
+    "register_task",
     "save_estimator",
+    "task_names",
 ]

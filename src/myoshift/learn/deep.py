@@ -53,6 +53,7 @@ from myoshift.learn.trainer import (
 )
 from myoshift.models import EMGModel, build_model, from_config, get_model_class
 from myoshift.signal.augment import as_augmenter
+from myoshift.signal.window_array import WindowArray
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class StandardizedNet(nn.Module):
         self.register_buffer("std", torch.ones(1, n_channels, 1))
         self.register_buffer("order", torch.arange(n_channels))
 
-    def set_stats(self, X: np.ndarray) -> None:
+    def set_stats(self, X: np.ndarray | WindowArray) -> None:
         """Per-channel mean and std over windows and time of ``X`` (n, C, T)."""
         if isinstance(X, np.ndarray):
             mean = X.mean(axis=(0, 2), dtype=np.float64)
@@ -261,7 +262,7 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
         return net
 
-    def _check_X(self, X: Any) -> np.ndarray:
+    def _check_X(self, X: Any) -> np.ndarray | WindowArray:
         arr, _, _ = unpack(self._as_input(X))
         self._check_fitted()
         expected = (self.n_channels_in_, self.n_samples_in_)

@@ -203,7 +203,7 @@ def load_estimator(path: str | Path) -> Any:
     try:
         children = {str(k): load_estimator(d / CHILDREN / str(k)) for k in doc.get("children", [])}
         state = EstimatorState(doc["fitted"], read_arrays(d / WEIGHTS_NAME), children)
-        return cls._from_state(from_json(doc["params"]), state, d)
+        return cls._from_state(from_json(doc["params"]), state, d)  # type: ignore[attr-defined]
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError) as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from myoshift.datasets import cache
+from myoshift.datasets import _aligned_npz, _snapshot, cache
 from myoshift.recording import AuxStream, Layout, Recording, RecordingSet
 from tests.datasets.test_base import TinyDataset, write_tiny
 
@@ -167,8 +167,8 @@ def test_snapshot_follows_folder_links_once_and_wraps_huge_inodes(tmp_path, monk
     assert cache.fresh(snap, root) and len(snap.stats) == 5
     (tmp_path / "elsewhere" / "missing.bin").write_bytes(b"")  # ... its target appearing
     assert not cache.fresh(snap, root)
-    real = cache._SIGNATURE
-    monkeypatch.setattr(cache, "_SIGNATURE", lambda st: (*real(st)[:3], 2**64 - 5))
+    real = _snapshot.SIGNATURE
+    monkeypatch.setattr(_snapshot, "SIGNATURE", lambda st: (*real(st)[:3], 2**64 - 5))
     huge = cache.snapshot(root)  # inode numbers above int64 (some network filesystems)
     assert (huge.stats[:, 3] == -5).all() and cache.fresh(huge, root)
 
@@ -182,7 +182,7 @@ def test_snapshot_checks_an_unreadable_folder_by_its_own_stat(tmp_path, monkeypa
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
-    monkeypatch.setattr(cache.os, "scandir", scandir)
+    monkeypatch.setattr(_snapshot.os, "scandir", scandir)
     snap = cache.snapshot(root)
     assert "s2" in snap.paths and os.path.join("s2", "r1.npy") not in snap.paths
     assert cache.fresh(snap, root)
@@ -303,7 +303,7 @@ def test_corrupt_entry_is_detected_logged_and_reparsed(tiny, tmp_path, caplog, d
 def test_interrupted_write_leaves_no_readable_partial_entry(tiny, tmp_path, monkeypatch):
     c = tmp_path / "c"
 
-    real_write = cache._write_member
+    real_write = cache.write_member
     calls = []
 
     def dying_write(zf, fh, key, arr):
@@ -313,7 +313,7 @@ def test_interrupted_write_leaves_no_readable_partial_entry(tiny, tmp_path, monk
             raise KeyboardInterrupt  # as if the run were stopped mid-write
         real_write(zf, fh, key, arr)
 
-    monkeypatch.setattr(cache, "_write_member", dying_write)
+    monkeypatch.setattr(cache, "write_member", dying_write)
     with pytest.raises(KeyboardInterrupt):
         _load(tiny, c)
     folder = c / TinyDataset.name
@@ -394,7 +394,7 @@ def test_metadata_columns_keep_types_missing_keys_and_unhashable_values(tmp_path
 
 
 def test_verify_detects_a_flipped_data_bit_and_arrays_are_copy_on_write(tmp_path, monkeypatch):
-    monkeypatch.setattr(cache, "MAP_MIN_BYTES", 0)  # map even this small file
+    monkeypatch.setattr(_aligned_npz, "MAP_MIN_BYTES", 0)  # map even this small file
     rec = Recording(np.arange(4000, dtype=np.float32).reshape(500, 8), 200.0, 0, Layout.ring(8))
     path = tmp_path / "x.npz"
     cache.save(path, [rec])

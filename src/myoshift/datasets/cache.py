@@ -1,39 +1,16 @@
 """Cache of parsed recordings: one uncompressed, memory-mappable ``.npz`` per entry.
 
-Two kinds of entry (file layout is the same):
-
-* a parse unit's entry, named by a hash of its source files' paths and stat signatures
-  (size, mtime, ctime, inode) and of the parser and cache versions, so a changed source
-  file or parser invalidates it;
-* a whole load's entry, which carries a `snapshot` of every folder and file under the
-  dataset folder and is only served while `fresh` finds all of them unchanged (one
-  ``stat`` per path: folders see added, removed and renamed files, files see edits).
-  The snapshot is taken before parsing and the entry only written if it still holds
-  after. (File times tick with the kernel clock, a few ms: a same-size edit made in the
-  same tick as the previous edit of that file, after that check, would go unseen, the
-  "racy" case that ``make`` and git share.)
-
-Arrays of all recordings of an entry are concatenated (a handful of members per file).
-Metadata is stored by column: a small JSON ``header`` (layouts, class names, each
-metadata key's distinct values) and integer members (per-recording sizes and indexes,
-metadata codes), so loading decodes no per-recording JSON.
-
-The file is a standard ``.npz`` (``np.load`` reads it), written so that each array's
-data starts on a 64-byte boundary (a padding record in the zip entry's extra field, as
-Android's ``zipalign`` does). `load` then maps the file into memory and returns views of
-it: no copy and no allocation, so loading costs little more than reading the header, and
-the operating system pages data in when it is used. Mapped arrays are copy-on-write:
-writing to them changes the recording in memory, never the cache file. Entries under
-``MAP_MIN_BYTES`` are read instead (a live map holds a file descriptor). Recordings are
-rebuilt without re-running `Recording` validation: they were validated when parsed, and
-dtypes, shapes and sizes are checked once per file.
-
-Writes go to a temporary file in the same folder that is renamed into place, so a killed
-run never leaves a partial entry that is read later. `load` checks the zip structure,
-every member's position and size against the header, and the CRC of the header and of
-the small index members; it raises on any inconsistency (the caller deletes the entry
-and re-parses). The CRC of the bulk data (EMG, labels, repetitions, auxiliary streams)
-is only checked with ``verify=True`` (it would cost as much as reading the data).
+This module holds the entry format and the public entry points of the cache. A parse
+unit's entry is named by `source_key` (a hash of its source files' paths and stat
+signatures and of the parser and cache versions, so a changed file or parser invalidates
+it); a whole load's entry carries a `snapshot` of the dataset folder and is only served
+while `fresh` finds it unchanged (both in ``_snapshot``). `save` concatenates the arrays
+of all recordings of an entry (a handful of members per file) and stores metadata by
+column: a small JSON ``header`` (layouts, class names, each metadata key's distinct
+values) and integer members (per-recording sizes and indexes, metadata codes), so that
+`load` decodes no per-recording JSON and rebuilds the recordings as views of the file
+(the aligned, memory-mapped container is ``_aligned_npz``). `entry_files` and `clear`
+manage one dataset's cache folder.
 """
 
 from __future__ import annotations
@@ -42,84 +19,49 @@ import contextlib
 import dataclasses
 import gc
 import hashlib
-import io
 import json
-import logging
-import mmap
-import operator
 import os
-import struct
 import tempfile
 import zipfile
-import zlib
-from collections.abc import Callable, Iterator, Sequence
-from itertools import chain
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from myoshift.datasets._aligned_npz import (
+    ALIGN,
+    MAP_MIN_BYTES,
+    Chunks,
+    chunks,
+    member,
+    npy_payload,
+    read_or_map,
+    write_member,
+)
+from myoshift.datasets._snapshot import SIGNATURE, Sources, fresh, snapshot
 from myoshift.recording import AuxStream, Layout, Recording
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "ALIGN",
+    "CACHE_FORMAT",
+    "MAP_MIN_BYTES",
+    "Sources",
+    "StaleEntry",
+    "clear",
+    "entry_files",
+    "fresh",
+    "load",
+    "save",
+    "snapshot",
+    "source_key",
+]
 
 CACHE_FORMAT = 3
-ALIGN = 64
-MAP_MIN_BYTES = 1 << 20  # smaller entries are read, larger ones memory-mapped
-_PAD_ID = 0xD935  # extra-field id used for alignment padding (as zipalign)
-_LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # zip local file header, 30 bytes
 
 
 class StaleEntry(Exception):
     """A whole-load entry whose source files changed since it was written."""
-
-
-class Sources(NamedTuple):
-    """Every folder and file under a dataset folder with its ``stat`` signature.
-
-    ``paths`` are relative to the root ("" is the root itself); row ``i`` of ``stats``
-    is path ``i``'s size, mtime and ctime in ns and inode number (int64; inode numbers
-    of 2**63 and more wrap). A folder's mtime changes when an entry is added, removed or
-    renamed in it, a file's when its content changes, and the ctime on any change, even
-    when a tool restores the old mtime.
-    """
-
-    paths: list[str]
-    stats: np.ndarray
-
-
-_SIGNATURE = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
-_INT64_MAX = (1 << 63) - 1
-
-
-def _stat_or_link(path: str) -> os.stat_result:
-    """``os.stat``, or the link itself for a link whose target does not exist."""
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return os.lstat(path)
-
-
-def _stats(root: Path, paths: list[str]) -> np.ndarray | None:
-    """The stat signatures of ``paths`` under ``root``; None when one is gone."""
-    prefix = os.path.join(os.fspath(root), "")
-    full = [prefix + p for p in paths]
-    for stat in (os.stat, _stat_or_link):  # the second only if a path is gone or dangling
-        try:  # one stat per path, in loops that stay in C
-            try:
-                flat = np.fromiter(_signatures(stat, full), np.int64, count=4 * len(full))
-            except OverflowError:  # inode numbers of 2**63 and more (network filesystems)
-                values = _signatures(stat, full)
-                flat = np.array([v - (1 << 64) if v > _INT64_MAX else v for v in values], np.int64)
-        except OSError:
-            continue
-        return flat.reshape(-1, 4)
-    return None
-
-
-def _signatures(stat: Callable[[str], os.stat_result], paths: list[str]) -> Iterator[int]:
-    """The four signature numbers of each path, one after the other."""
-    return chain.from_iterable(map(_SIGNATURE, map(stat, paths)))
 
 
 def source_key(name: str, parser_version: int, files: Sequence[Path], root: Path) -> str:
@@ -128,91 +70,8 @@ def source_key(name: str, parser_version: int, files: Sequence[Path], root: Path
     parts = [f"{name}|{parser_version}|{CACHE_FORMAT}"]
     for f in sorted(map(os.fspath, files)):
         rel = f[len(prefix) :] if f.startswith(prefix) else f
-        parts.append(f"{rel}|{_SIGNATURE(os.stat(f))}")
+        parts.append(f"{rel}|{SIGNATURE(os.stat(f))}")
     return hashlib.sha1("|".join(parts).replace(os.sep, "/").encode()).hexdigest()[:20]
-
-
-def snapshot(root: Path) -> Sources:
-    """Walk ``root`` (following links to folders, each folder once) and stat everything."""
-    paths = [""]
-    seen = {os.stat(root)[1:3]}  # (inode, device) of the folders walked
-    stack = [""]
-    prefix = os.path.join(os.fspath(root), "")
-    while stack:
-        rel = stack.pop()
-        try:
-            with os.scandir(prefix + rel) as it:
-                entries = list(it)
-        except OSError as exc:  # an unreadable folder: its own stat is still checked
-            log.debug("cache snapshot: cannot list %s (%s)", prefix + rel, exc)
-            continue
-        for e in entries:
-            sub = os.path.join(rel, e.name)
-            paths.append(sub)
-            if e.is_dir() and (ident := e.stat()[1:3]) not in seen:
-                seen.add(ident)
-                stack.append(sub)
-    paths.sort()
-    stats = _stats(root, paths)
-    if stats is None:  # a file vanished while walking: a snapshot that never matches
-        return Sources(paths, np.zeros((0, 4), np.int64))
-    return Sources(paths, stats)
-
-
-def fresh(sources: Sources, root: Path) -> bool:
-    """Whether every path of ``sources`` still has the same stat signature."""
-    if len(sources.stats) != len(sources.paths):
-        return False
-    now = _stats(root, sources.paths)
-    return now is not None and np.array_equal(now, sources.stats)
-
-
-class _Chunks(NamedTuple):
-    """An array stored as one member but written piece by piece, never concatenated."""
-
-    parts: list[np.ndarray]
-    dtype: np.dtype
-    shape: tuple[int, ...]
-
-
-def _chunks(parts: list[np.ndarray], dtype: Any, width: int | None = None) -> _Chunks:
-    """The concatenation of ``parts`` (along axis 0) as a `_Chunks` of ``dtype``."""
-    if parts:
-        rest = parts[0].shape[1:]
-    else:  # nothing to write: the trailing shape must be given
-        rest = () if width is None else (width,)
-    return _Chunks(parts, np.dtype(dtype), (sum(len(p) for p in parts), *rest))
-
-
-def _padding(offset: int) -> bytes:
-    """An extra-field record that moves ``offset`` to the next ALIGN boundary."""
-    r = (-offset) % ALIGN
-    if r == 0:
-        return b""
-    if r < 4:  # a record needs at least its 4-byte header
-        r += ALIGN
-    return struct.pack("<HH", _PAD_ID, r - 4) + b"\0" * (r - 4)
-
-
-def _write_member(zf: zipfile.ZipFile, fh: Any, key: str, arr: np.ndarray | _Chunks) -> None:
-    """Write ``key.npy`` stored (uncompressed), its data aligned to ALIGN in the file."""
-    chunks = arr if isinstance(arr, _Chunks) else _Chunks([arr], arr.dtype, arr.shape)
-    hdr = io.BytesIO()
-    header = {"descr": np.lib.format.dtype_to_descr(chunks.dtype), "fortran_order": False}
-    np.lib.format.write_array_header_1_0(hdr, {**header, "shape": chunks.shape})
-    npy_header = hdr.getvalue()
-    name = f"{key}.npy"
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_STORED
-    info.file_size = len(npy_header) + int(np.prod(chunks.shape)) * chunks.dtype.itemsize
-    data_start = fh.tell() + _LOCAL_HEADER.size + len(name.encode()) + len(npy_header)
-    info.extra = _padding(data_start)
-    with zf.open(info, "w") as w:
-        w.write(npy_header)
-        for part in chunks.parts:
-            part = np.ascontiguousarray(part, dtype=chunks.dtype)
-            if part.size:
-                w.write(part.reshape(-1).view(np.uint8).data)
 
 
 _RECORDING_FIELDS = {f.name: f for f in dataclasses.fields(Recording)}
@@ -307,17 +166,19 @@ def save(path: Path, recordings: Sequence[Recording], sources: Sources | None = 
     ``sources`` (a `snapshot` of the files they were parsed from) makes the entry
     self-checking: ``load(path, root=...)`` then raises `StaleEntry` once any changed.
     Raises ``TypeError`` for metadata that JSON cannot hold and ``OSError`` when the
-    folder is not writable; nothing is left behind in either case.
+    folder is not writable; nothing is left behind in either case. The entry is written
+    to a temporary file in the same folder that is renamed into place, so a killed run
+    never leaves a partial entry that is read later.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray | _Chunks] = {}
+    arrays: dict[str, np.ndarray | Chunks] = {}
     layouts, names = _Table(), _Table()
     n_ch = {r.n_channels for r in recordings}
     same_width = len(n_ch) <= 1
     if same_width:
-        arrays["emg"] = _chunks([r.emg for r in recordings], np.float32, next(iter(n_ch), 0))
-        arrays["labels"] = _chunks([r.labels for r in recordings], np.int64)
-        arrays["repetition"] = _chunks(
+        arrays["emg"] = chunks([r.emg for r in recordings], np.float32, next(iter(n_ch), 0))
+        arrays["labels"] = chunks([r.labels for r in recordings], np.int64)
+        arrays["repetition"] = chunks(
             [
                 r.repetition if r.repetition is not None else np.zeros(r.n_samples, np.int64)
                 for r in recordings
@@ -337,7 +198,7 @@ def save(path: Path, recordings: Sequence[Recording], sources: Sources | None = 
             aux_rows.setdefault(str(i), []).append(row)
             aux_parts.setdefault(f"{name}|{st.data.shape[1]}", []).append(st.data)
     for key, parts in aux_parts.items():
-        arrays[f"aux|{key}"] = _chunks(parts, np.float32)
+        arrays[f"aux|{key}"] = chunks(parts, np.float32)
     meta_keys, meta_values, arrays["meta_codes"] = _encode_meta(recordings)
     records = [
         (
@@ -372,7 +233,7 @@ def save(path: Path, recordings: Sequence[Recording], sources: Sources | None = 
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
                 for key, arr in arrays.items():
-                    _write_member(zf, fh, key, arr)
+                    write_member(zf, fh, key, arr)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -387,74 +248,29 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"metadata value {o!r} of type {type(o).__name__} is not JSON-serialisable")
 
 
-def _member(
-    buf: np.ndarray, info: zipfile.ZipInfo, dtype: np.dtype, shape: tuple[int, ...], verify: bool
-) -> np.ndarray:
-    """A view of one stored ``.npy`` member's data inside the mapped file ``buf``."""
-    if info.compress_type != zipfile.ZIP_STORED:
-        raise ValueError(f"member {info.filename} is compressed")
-    off = info.header_offset
-    if off + _LOCAL_HEADER.size > buf.size:
-        raise ValueError(f"member {info.filename}: header beyond the end of the file")
-    fields = _LOCAL_HEADER.unpack_from(buf.data, off)
-    if fields[0] != b"PK\x03\x04":
-        raise ValueError(f"member {info.filename}: bad local header")
-    start = off + _LOCAL_HEADER.size + fields[9] + fields[10]
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    data = start + info.file_size - nbytes
-    if data < start or start + info.file_size > buf.size:
-        raise ValueError(f"member {info.filename}: size does not match the header")
-    if verify and zlib.crc32(buf[start : start + info.file_size].data) != info.CRC:
-        raise ValueError(f"member {info.filename}: CRC mismatch")
-    flat = buf[data : data + nbytes]
-    if data % dtype.alignment:  # not written by this module: copy to aligned memory
-        flat = np.array(flat)
-    return flat.view(dtype).reshape(shape)
-
-
-def _read_or_map(fh: Any, path: Path) -> np.ndarray:
-    """The open file as a writable uint8 array: a copy-on-write map, or read if small.
-
-    Small files are read (cheap, and no file descriptor stays open: a live map holds
-    one); a map that cannot be made (e.g. too many open files) falls back to reading.
-    """
-    if os.fstat(fh.fileno()).st_size >= MAP_MIN_BYTES:
-        try:
-            return np.frombuffer(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY), np.uint8)
-        except (OSError, ValueError) as exc:
-            log.debug("cannot map %s (%s); reading it", path, exc)
-    fh.seek(0)
-    return np.fromfile(fh, dtype=np.uint8)
-
-
-def _npy_payload(npy: bytes) -> bytes:
-    """The data bytes of a 1-D uint8 ``.npy`` file (format 1.0, as `save` writes it)."""
-    if npy[:8] != b"\x93NUMPY\x01\x00" or len(npy) < 10:
-        raise ValueError("header member is not a .npy version 1.0 file")
-    (hlen,) = struct.unpack_from("<H", npy, 8)
-    if b"'descr': '|u1'" not in npy[10 : 10 + hlen]:
-        raise ValueError("header member is not a uint8 array")
-    return npy[10 + hlen :]
-
-
 def load(path: Path, verify: bool = False, root: Path | None = None) -> list[Recording]:
     """Read recordings written by `save`; raises on any inconsistency.
 
-    Arrays are copy-on-write views of the memory-mapped file. ``verify=True`` also
-    checks the CRC of every member (reads all data). With ``root``, an entry saved with
-    ``sources`` first re-stats them under ``root`` and raises `StaleEntry` if any changed.
+    Arrays are copy-on-write views of the memory-mapped file: no copy and no allocation,
+    the operating system pages data in when it is used, and writing to them changes the
+    recording in memory, never the cache file. The zip structure, every member's position
+    and size, and the CRC of the header and of the small index members are checked; the
+    CRC of the bulk data (EMG, labels, repetitions, auxiliary streams) only with
+    ``verify=True`` (it costs as much as reading the data). On any error the caller
+    deletes the entry and re-parses. With ``root``, an entry saved with ``sources``
+    first re-stats them under ``root`` and raises `StaleEntry` if any changed.
     Recordings are rebuilt without re-running `Recording` validation: they were
     validated when parsed, and the arrays' dtypes, shapes and sizes are checked here.
     """
     with open(path, "rb") as fh:
         with zipfile.ZipFile(fh) as zf:
             infos = {i.filename: i for i in zf.infolist()}
-        buf = _read_or_map(fh, path)
+        buf = read_or_map(fh, path)
     hinfo = infos.get("header.npy")
     if hinfo is None:
         raise ValueError("no header member")
-    npy = bytes(_member(buf, hinfo, np.dtype(np.uint8), (hinfo.file_size,), verify=True))
-    head = json.loads(_npy_payload(npy).decode())
+    npy = bytes(member(buf, hinfo, np.dtype(np.uint8), (hinfo.file_size,), verify=True))
+    head = json.loads(npy_payload(npy).decode())
     if head.get("format") != CACHE_FORMAT:
         raise ValueError(f"cache format {head.get('format')} != {CACHE_FORMAT}")
     data: dict[str, np.ndarray] = {}
@@ -463,7 +279,7 @@ def load(path: Path, verify: bool = False, root: Path | None = None) -> list[Rec
         if info is None:
             raise ValueError(f"member {key} missing")
         bulk = _kind(key) in _BULK  # the small index members are always CRC-checked
-        data[key] = _member(buf, info, np.dtype(dtype), tuple(shape), verify or not bulk)
+        data[key] = member(buf, info, np.dtype(dtype), tuple(shape), verify or not bulk)
         _check_array(key, data[key])
     if root is not None and "paths" in data:
         paths = os.fsdecode(data["paths"].tobytes()).split("\0")

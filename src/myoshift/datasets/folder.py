@@ -5,7 +5,9 @@ matches a pattern such as ``"{subject}/trial_{trial}/R_{repetition}_C_{class}.cs
 and reads each into a `Recording`. Fields in braces become metadata (digits are parsed
 as ``int``); the ``class`` field (``label_field``) labels every sample of the file and
 ``repetition`` fills the per-sample repetition. Supported files: ``.csv``, ``.tsv``,
-``.txt`` (numbers, optional header line), ``.npy`` (2-D array) and ``.mat`` (v5).
+``.txt`` (numbers, optional header line), ``.npy`` (2-D array) and ``.mat`` (v5). This
+module holds the dataset, its patterns (`pattern_to_regex`) and its label coding; reading
+a file's columns is ``_folder_files``.
 
 Example: LibEMG's ``OneSubjectMyoDataset`` (``trial_<T>/R_<rep>_C_<class>.csv``, 8 Myo
 channels at 200 Hz, no header; its class 2 is "No_Motion", which becomes rest)::
@@ -49,7 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from myoshift.datasets._io import check_finite, read_mat, read_numeric_text
+from myoshift.datasets._folder_files import ColumnSpec, read_roles
+from myoshift.datasets._io import check_finite
 from myoshift.datasets.base import Dataset, Unit
 from myoshift.errors import ConfigError, DataFormatError, DataNotFoundError
 from myoshift.recording import UNLABELLED, Layout, Recording
@@ -62,8 +65,6 @@ SUFFIXES = (".csv", ".tsv", ".txt", ".npy", ".mat")
 _FIELD = re.compile(r"\{([A-Za-z_]\w*)\}")
 _INT = re.compile(r"[+-]?\d+")
 _ROLES = ("emg", "label", "repetition")
-
-ColumnSpec = int | str | Sequence[int] | Sequence[str]
 
 
 def pattern_to_regex(pattern: str) -> re.Pattern[str]:
@@ -267,7 +268,7 @@ class FolderDataset(Dataset):
         if m is None:
             raise DataFormatError(path, f"path {rel!r} does not match the pattern {self.pattern!r}")
         fields = {k: _convert(v) for k, v in m.groupdict().items()}
-        roles = self._read_roles(path)
+        roles = read_roles(path, self.column_map, self.delimiter, self.skip_header)
         emg = roles["emg"]
         n = emg.shape[0]
         if n == 0:
@@ -301,136 +302,6 @@ class FolderDataset(Dataset):
             meta={"dataset": self.dataset_name, "source": rel, **fields},
             class_names=self.class_names,
         )
-
-    def _read_roles(self, path: Path) -> dict[str, np.ndarray]:
-        suffix = path.suffix.lower()
-        if suffix == ".mat":
-            return self._read_mat(path)
-        if suffix == ".npy":
-            table, header = _read_npy(path), None
-        else:
-            table, header = self._read_text(path)
-        out: dict[str, np.ndarray] = {}
-        used: list[int] = []
-        for role in ("label", "repetition", "emg"):
-            if role not in self.column_map:
-                continue
-            cols = self._columns(path, self.column_map[role], header, table.shape[1])
-            out[role] = table[:, cols]
-            used += cols
-        if "emg" not in out:
-            rest = [c for c in range(table.shape[1]) if c not in used]
-            out["emg"] = table[:, rest]
-        for role in ("label", "repetition"):
-            if role in out:
-                if out[role].shape[1] != 1:
-                    raise DataFormatError(path, f"column_map[{role!r}] must name one column")
-                out[role] = out[role][:, 0]
-        return out
-
-    def _read_text(self, path: Path) -> tuple[np.ndarray, list[str] | None]:
-        with path.open("r", encoding="utf-8", errors="replace") as fh:
-            first = fh.readline()
-        if not first.strip():
-            raise DataFormatError(path, "empty file or empty first line; expected rows of numbers")
-        delim = self.delimiter
-        if delim is None:
-            suffix = path.suffix.lower()
-            if suffix == ".csv":
-                delim = ","
-            elif suffix == ".tsv" or "\t" in first:
-                delim = "\t"
-            elif "," in first:
-                delim = ","
-        tokens = [t.strip() for t in first.strip().split(delim)]
-        skip = self.skip_header
-        if skip is None:
-            skip = 0 if all(_is_number(t) for t in tokens) else 1
-        header = tokens if skip >= 1 else None
-        table = read_numeric_text(path, None, delim, skip_header=skip)
-        return table, header
-
-    def _columns(
-        self, path: Path, spec: ColumnSpec, header: list[str] | None, width: int
-    ) -> list[int]:
-        items: list[Any] = [spec] if isinstance(spec, (int, str)) else list(spec)
-        cols: list[int] = []
-        for item in items:
-            if isinstance(item, str):
-                if header is None or item not in header:
-                    raise DataFormatError(
-                        path, f"no column named {item!r}; header: {header or 'none'}"
-                    )
-                cols.append(header.index(item))
-            else:
-                if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
-                    raise ConfigError(f"column_map entry {item!r} is not a column index or name")
-                if not -width <= int(item) < width:
-                    raise DataFormatError(path, f"column {item} out of range; the file has {width}")
-                cols.append(int(item) % width)
-        return cols
-
-    def _read_mat(self, path: Path) -> dict[str, np.ndarray]:
-        names = {r: str(v) for r, v in self.column_map.items() if isinstance(v, str)}
-        if "emg" in names:
-            data = read_mat(path, list(dict.fromkeys(names.values())))
-            main_name = names["emg"]
-        else:
-            data = _all_variables(path)
-            missing = sorted(set(names.values()) - set(data))
-            if missing:
-                raise DataFormatError(
-                    path, f"missing variable(s) {missing}; the file has {sorted(data)}"
-                )
-            two_d = sorted(
-                k
-                for k, v in data.items()
-                if k not in names.values()
-                and np.asarray(v).ndim == 2
-                and np.issubdtype(np.asarray(v).dtype, np.number)
-                and min(np.asarray(v).shape) > 0
-            )
-            if "emg" in two_d:
-                main_name = "emg"
-            elif len(two_d) == 1:
-                main_name = two_d[0]
-            else:
-                raise DataFormatError(
-                    path,
-                    f"cannot tell which variable is the EMG among {two_d or 'none'}; "
-                    'set column_map={"emg": "<variable>"}',
-                )
-        main = _numeric_2d(path, data[main_name], main_name)
-        out: dict[str, np.ndarray] = {}
-        for role, spec in self.column_map.items():
-            if isinstance(spec, str):
-                value = _numeric_2d(path, data[spec], spec)
-                if role != "emg":
-                    if 1 not in value.shape:
-                        raise DataFormatError(
-                            path, f"variable {spec!r} has shape {value.shape}; expected a vector"
-                        )
-                    value = value.reshape(-1)
-                out[role] = value
-            else:
-                cols = self._columns(path, spec, None, main.shape[1])
-                out[role] = main[:, cols] if role == "emg" else main[:, cols[0]]
-        if "emg" not in out:
-            used = [
-                c
-                for r, s in self.column_map.items()
-                if not isinstance(s, str)
-                for c in self._columns(path, s, None, main.shape[1])
-            ]
-            out["emg"] = main[:, [c for c in range(main.shape[1]) if c not in used]]
-        n = out["emg"].shape[0]
-        for role, value in out.items():
-            if value.shape[0] != n:
-                raise DataFormatError(
-                    path, f"{role} has {value.shape[0]} samples but the EMG has {n}"
-                )
-        check_finite(out["emg"].astype(np.float64, copy=False), path, "EMG samples")
-        return out
 
     # -- labels -----------------------------------------------------------------------
     def _code(self, path: Path, value: Any) -> int:
@@ -469,14 +340,6 @@ class FolderDataset(Dataset):
         return codes[inverse.reshape(-1)]
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
 def _integers(path: Path, values: np.ndarray, what: str) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     check_finite(arr, path, what)
@@ -484,35 +347,3 @@ def _integers(path: Path, values: np.ndarray, what: str) -> np.ndarray:
     if not np.array_equal(as_int, arr):
         raise DataFormatError(path, f"{what} holds non-integer values")
     return as_int
-
-
-def _read_npy(path: Path) -> np.ndarray:
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataFormatError(path, f"not a readable .npy array ({exc})") from None
-    return _numeric_2d(path, arr, "array")
-
-
-def _numeric_2d(path: Path, value: Any, what: str) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
-        raise DataFormatError(
-            path,
-            f"{what} has shape {arr.shape} and dtype {arr.dtype}; expected a 2-D numeric array",
-        )
-    out = arr.astype(np.float64, copy=False)
-    check_finite(out, path, f"values in {what}")
-    return out
-
-
-def _all_variables(path: Path) -> dict[str, Any]:
-    import scipy.io
-
-    try:
-        names = [name for name, _, _ in scipy.io.whosmat(path)]
-    except Exception as exc:  # scipy raises many types on corrupt input
-        raise DataFormatError(path, f"truncated or corrupt MATLAB file ({exc})") from None
-    return read_mat(path, names)

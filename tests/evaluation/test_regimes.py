@@ -126,16 +126,16 @@ class _HalfTrain(Regime):
 def test_a_toy_regime_plugs_in_without_touching_the_runner(tmp_path: Path) -> None:
     rs = make_set(subjects=(1, 2, 3), reps=2)
     res = run_benchmark(
-        rs, "loso", [CENTROID], regime="test-half-train", out_dir=tmp_path, show_progress=False
+        rs, "loso", [CENTROID], 0, regime="test-half-train", out_dir=tmp_path, show_progress=False
     )
     assert res.n_failed == 0 and res.meta["regime"] == "test-half-train"
     assert all(r["info"]["toy"] for r in res.records)
     assert _HalfTrain.prepared and len(_HalfTrain.prepared) == 3
     # its results are cached under its own key: the transfer regime recomputes
-    again = run_benchmark(rs, "loso", [CENTROID], out_dir=tmp_path, show_progress=False)
+    again = run_benchmark(rs, "loso", [CENTROID], 0, out_dir=tmp_path, show_progress=False)
     assert again.n_computed == 3
     cached = run_benchmark(
-        rs, "loso", [CENTROID], regime="test-half-train", out_dir=tmp_path, show_progress=False
+        rs, "loso", [CENTROID], 0, regime="test-half-train", out_dir=tmp_path, show_progress=False
     )
     assert cached.n_cached == 3
 

@@ -81,7 +81,8 @@ def test_resume_recomputes_only_missing_run(tmp_path: Path) -> None:
 def test_crash_in_one_fold_is_isolated(tmp_path: Path) -> None:
     rs = make_set(subjects=(1, 2, 3), reps=2, gain={2: 1000.0})
     fragile = Method("fragile", build_fragile, window_ms=200, step_ms=100)
-    res = run_benchmark(rs, "loso", [fragile, CENTROID], out_dir=tmp_path)
+    # calibration given: the API's default is now the CLI's (0 and 1 on cross-domain protocols)
+    res = run_benchmark(rs, "loso", [fragile, CENTROID], calibration=0, out_dir=tmp_path)
     assert res.n_failed == 1
     err = res.results[res.results["metric"] == "error"]
     assert list(err["fold"]) == ["2"] and list(err["method"]) == ["fragile"]
@@ -94,7 +95,9 @@ def test_crash_in_one_fold_is_isolated(tmp_path: Path) -> None:
     assert broken.n_failed == 6
     assert broken.results["error"].str.startswith("fit failed: ValueError: this method").all()
     # failures are not cached: a rerun tries again
-    again = run_benchmark(rs, "loso", [fragile, CENTROID], out_dir=tmp_path, write_report=False)
+    again = run_benchmark(
+        rs, "loso", [fragile, CENTROID], calibration=0, out_dir=tmp_path, write_report=False
+    )
     assert again.n_computed == 1 and again.n_failed == 1
 
 

@@ -183,8 +183,8 @@ def test_dataset_preprocess_reads_the_dataset_declaration() -> None:
 
 
 def test_flexemg_declared_preprocessing_removes_the_drift() -> None:
-    require_dataset("flexemg")
-    rset = load_dataset("flexemg", subjects=[1])
+    folder = require_dataset("flexemg")
+    rset = load_dataset("flexemg", subjects=[1], data_dir=folder.parent)
     sessions = [rset.select(session=s) for s in (1, 2)]
     assert all(len(s) for s in sessions)
     steps = make_steps("preprocess", dataset_preprocess(rset))

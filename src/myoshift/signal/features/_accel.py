@@ -372,7 +372,7 @@ def block_sums(
     """Block sums of quantity ``name`` of the zero-padded channel-first signal ``xt``.
 
     ``xt`` is ``(C, nb * g + 2)``; ``out[:, b0 : b0 + nb]`` receives the block sums and
-    ``last`` the terms a window ending at each block's end drops (see ``fast._Sums``).
+    ``last`` the terms a window ending at each block's end drops (see ``_running.WindowSums``).
     """
     is_float, kind = BLOCK_KINDS[name]
     if is_float:
@@ -414,7 +414,7 @@ def block_htd(
 ) -> None:
     """Hudgins TD cumulative block sums of the signal ``x`` (n, C) into ``cum``/``inner``.
 
-    One fused pass over the C-contiguous signal; see ``fast._HTDSums``.
+    One fused pass over the C-contiguous signal; see ``_running.WindowSums``.
     """
     if x.dtype not in HTD_DTYPES:
         x = x.astype(np.float64)

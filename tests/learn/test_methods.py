@@ -152,3 +152,40 @@ def test_bad_extends(
     monkeypatch.setenv("MYOSHIFT_METHODS_DIR", str(tmp_path))
     with pytest.raises(ConfigError, match=message):
         method_names()
+
+
+def test_wavelet_stream_is_reachable_from_a_method(tmp_path: Path) -> None:
+    """lstm-cnn-attention-wpt: a represent step adds the second named input 'wpt'."""
+    from myoshift.evaluation.recipes import resolve_method
+    from tests.evaluation.helpers import make_set
+
+    rs = make_set(subjects=(1,), reps=2, n_samples=400, fs=200.0)
+    method = resolve_method(
+        "lstm-cnn-attention-wpt", {"epochs": 1, "batch_size": 16, "val_fraction": 0.0}
+    )
+    chain = method.chain(200.0, 0).fit(rs)
+    net = chain.estimator_.net_
+    assert net.input_names == ["emg", "wpt"]
+    assert net.model.config()["wavelet_shape"] == [8, 4]
+    w = chain.windows(rs)
+    assert w.aux["wpt"].X.shape[1:] == (4, 8, 4)
+    assert chain.predict(rs).shape == (len(w),)
+    # every input standardised with its own statistics, saved with the weights
+    assert net.mean_wpt.shape == (1, 4, 1, 1) and float(net.std_wpt.min()) > 0
+    from myoshift.learn import load_estimator
+
+    back = load_estimator(chain.save(tmp_path / "wpt"))
+    np.testing.assert_allclose(back.predict_proba(rs), chain.predict_proba(rs), atol=1e-6)
+    # the same windows without the stream: a clear error naming the missing input
+    with pytest.raises(ConfigError, match=r"needs inputs \['wpt'\]"):
+        chain.estimator_.predict(w.X)
+
+
+def test_missing_auxiliary_stream_names_the_method() -> None:
+    from myoshift.evaluation.recipes import Method
+    from myoshift.learn import ClassicalClassifier
+    from tests.evaluation.helpers import make_set
+
+    m = Method("lda-imu", lambda fs, seed: ClassicalClassifier(), 200, 100, aux=("imu",))
+    with pytest.raises(ConfigError, match="method 'lda-imu'.*no auxiliary stream 'imu'"):
+        m.chain(100.0, 0).fit(make_set(subjects=(1,), reps=1))

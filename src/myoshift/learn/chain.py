@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils import Tags, get_tags
 
 from myoshift.errors import ConfigError
 from myoshift.learn.ensemble import fit_estimator
@@ -112,14 +113,30 @@ class MethodChain(Persistent, BaseEstimator):
 
     def _cut(self, recordings: RecordingSet) -> Windows:
         targets = () if self.target is None else (self.target,)
-        kw: dict[str, Any] = {"targets": targets}
-        if self.aux:
-            kw["aux"] = tuple(self.aux)
-        return make_windows(recordings, self.window_ms, self.step_ms, **kw)
+        try:
+            return make_windows(
+                recordings, self.window_ms, self.step_ms, targets=targets, aux=tuple(self.aux)
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"{self._where()}: {exc}") from None
 
     def targets(self, w: Windows) -> np.ndarray:
         """What the estimator learns from ``w``: labels, or the regression target."""
         return w.y if self.target is None else w.extra[self.target]
+
+    def __sklearn_tags__(self) -> Tags:
+        """Recordings in (neither a table nor windows); the wrapped estimator's kind."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        if isinstance(self.estimator, BaseEstimator):
+            inner = get_tags(self.estimator)
+            tags.estimator_type = inner.estimator_type
+            tags.classifier_tags = inner.classifier_tags
+            tags.regressor_tags = inner.regressor_tags
+        return tags  # target_tags.required stays False: labels come from the recordings
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "estimator_", None) is not None
 
     def _check_fitted(self) -> Any:
         est = getattr(self, "estimator_", None)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import Tags
 from torch import nn
 
 from myoshift.errors import ConfigError, ModelFileError, ShapeError
@@ -43,6 +44,7 @@ from myoshift.learn.persistence import (
     labels_json,
 )
 from myoshift.learn.registry import register_estimator
+from myoshift.learn.standardized_net import StandardizedNet
 from myoshift.learn.trainer import (
     Augment,
     TrainConfig,
@@ -60,66 +62,11 @@ log = logging.getLogger(__name__)
 AdaptMode = Literal["head", "full", "adabn", "adabn+head"]
 
 
-def _chunked_channel_stats(X: Any, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std over windows and time of an array-like, chunk by chunk."""
-    n, count = len(X), 0
-    total = np.zeros(X.shape[1])
-    for i in range(0, n, chunk):
-        part = np.asarray(X[i : i + chunk], dtype=np.float64)
-        total += part.sum(axis=(0, 2))
-        count += part.shape[0] * part.shape[2]
-    mean = total / max(count, 1)
-    sq = np.zeros_like(mean)
-    for i in range(0, n, chunk):
-        part = np.asarray(X[i : i + chunk], dtype=np.float64) - mean[None, :, None]
-        sq += (part**2).sum(axis=(0, 2))
-    return mean, np.sqrt(sq / max(count, 1))
-
-
-class StandardizedNet(nn.Module):
-    """``model((x[:, order] - mean) / std)``: channel order and per-channel statistics.
-
-    ``order`` (identity unless an alignment changed it, see `adaptation.align_ring`)
-    maps the network's input channel ``c`` to the data's channel ``order[c]``; ``mean``
-    and ``std`` are in the network's channel order. All three are buffers, saved with
-    the weights.
-    """
-
-    mean: torch.Tensor
-    std: torch.Tensor
-    order: torch.Tensor
-
-    def __init__(self, model: EMGModel, n_channels: int) -> None:
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", torch.zeros(1, n_channels, 1))
-        self.register_buffer("std", torch.ones(1, n_channels, 1))
-        self.register_buffer("order", torch.arange(n_channels))
-
-    def set_stats(self, X: np.ndarray | WindowArray) -> None:
-        """Per-channel mean and std over windows and time of ``X`` (n, C, T)."""
-        if isinstance(X, np.ndarray):
-            mean = X.mean(axis=(0, 2), dtype=np.float64)
-            std = X.std(axis=(0, 2), dtype=np.float64)
-        else:  # windows cut on demand: two passes over chunks, never the whole array
-            mean, std = _chunked_channel_stats(X)
-        std = np.where(std > 1e-8, std, 1.0)
-        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1))
-        self.std.copy_(torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1))
-
-    @property
-    def head(self) -> nn.Module:
-        return self.model.head
-
-    def _inputs(self, x: torch.Tensor) -> torch.Tensor:
-        self.model.check_input(x)
-        return (x.index_select(1, self.order) - self.mean) / self.std
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(self._inputs(x))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.embed(self._inputs(x))
+def _take(inputs: Any, idx: np.ndarray) -> Any:
+    """Rows ``idx`` of an input array or dict of arrays (lazy windows stay lazy)."""
+    if isinstance(inputs, dict):
+        return {k: _take(v, idx) for k, v in inputs.items()}
+    return inputs.take(idx) if isinstance(inputs, WindowArray) else inputs[idx]
 
 
 class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
@@ -233,7 +180,26 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
                 params["grid"] = list(layout.shape)
                 if "channel_map" in accepted:
                     params["channel_map"] = layout.grid_index().ravel().tolist()
+        aux = getattr(X, "aux", {}) or {}
+        for name, hparam in get_model_class(self.model).extra_inputs.items():
+            if name in aux and hparam not in params:  # e.g. wavelet_shape from aux["wpt"]
+                params[hparam] = list(aux[name].X.shape[2:])
         return params
+
+    def _named(self, X: Any, arr: Any, names: list[str]) -> Any:
+        """The network's input: the EMG array alone, or a dict with the extra inputs
+        (auxiliary windows of a `Windows` object) the model declares."""
+        if names == ["emg"]:
+            return arr
+        aux = getattr(X, "aux", {}) or {}
+        missing = [n for n in names if n != "emg" and n not in aux]
+        if missing:
+            raise ConfigError(
+                f"model {self.model!r} needs inputs {missing} that the windows do not carry "
+                f"(auxiliary windows: {sorted(aux) or 'none'}); add the stream or the "
+                "represent step that makes them"
+            )
+        return {n: arr if n == "emg" else aux[n].X for n in names}
 
     def _build(
         self, n_channels: int, n_samples: int, n_outputs: int, params: dict[str, Any] | None = None
@@ -244,15 +210,22 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
                 f"model {self.model!r} does not support {self._task} (supports "
                 f"{', '.join(sorted(cls.tasks))})"
             )
-        torch.manual_seed(self.seed)
         hp = self.model_params if params is None else params
-        net = build_model(self.model, n_channels, n_samples, n_outputs, **(hp or {}))
-        if net.input_kind != "raw":
-            raise ConfigError(
-                f"model {self.model!r} takes input {net.input_kind!r}; the deep estimators "
-                "feed raw windows (batch, channels, samples)"
-            )
+        # initial weights from ``seed`` alone, on a forked CPU RNG: the caller's global
+        # RNG is untouched (the network is built on the CPU, so CUDA RNGs are not involved)
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(self.seed)
+            net = build_model(self.model, n_channels, n_samples, n_outputs, **(hp or {}))
         return StandardizedNet(net, n_channels)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # windows (n, channels, samples), not tables
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "net_", None) is not None
 
     def _check_fitted(self) -> StandardizedNet:
         net = getattr(self, "net_", None)
@@ -263,8 +236,8 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         return net
 
     def _check_X(self, X: Any) -> np.ndarray | WindowArray:
+        self._check_fitted()  # NotFittedError before any complaint about the input
         arr, _, _ = unpack(self._as_input(X))
-        self._check_fitted()
         expected = (self.n_channels_in_, self.n_samples_in_)
         if tuple(arr.shape[1:]) != expected:
             raise ShapeError(
@@ -283,8 +256,9 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         n, C, T = Xa.shape
         y_enc, n_out = self._encode(y)  # type: ignore[misc]
         net = self._build(C, T, n_out, hp)
+        inputs = self._named(X, Xa, net.input_names)
         if self.standardize:
-            net.set_stats(Xa)
+            net.set_stats(inputs)
         tr, va = validation_split(
             y_enc if y_enc.ndim == 1 else np.zeros(n), groups, self.val_fraction, self.seed
         )
@@ -294,9 +268,9 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         trainer = Trainer(self._train_config())
         result = trainer.fit(
             net,
-            Xa[tr],
+            _take(inputs, tr),
             y_enc[tr],
-            Xa[va] if len(va) else None,
+            _take(inputs, va) if len(va) else None,
             y_enc[va] if len(va) else None,
             class_weight=weights,
             augment=as_augmenter(self.augment),
@@ -310,20 +284,19 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         return result
 
     @torch.no_grad()
-    def _outputs(self, X: Any) -> torch.Tensor:
+    def _outputs(self, X: Any, embed: bool = False) -> torch.Tensor:
         arr = self._check_X(X)
         net = self._check_fitted().to(self.device)
         net.eval()
-        return predict_batches(net, arr, max(256, self.batch_size), self.device)
+        inputs = self._named(self._as_input(X), arr, net.input_names)
+        fn = net.embed if embed else net
+        return predict_batches(fn, inputs, max(256, self.batch_size), self.device)
 
     # ------------------------------------------------------------------ public API
     @torch.no_grad()
     def embed(self, X: Any) -> np.ndarray:
         """Features before the head, ``(n_windows, embed_dim)``, for hybrid pipelines."""
-        arr = self._check_X(X)
-        net = self._check_fitted().to(self.device)
-        net.eval()
-        return predict_batches(net.embed, arr, max(256, self.batch_size), self.device).numpy()
+        return self._outputs(X, embed=True).numpy()
 
     @property
     def network_(self) -> EMGModel:
@@ -389,6 +362,12 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         X = self._as_input(X)
         Xa, y_from, _ = unpack(X, y)
         Xa = self._check_X(Xa)
+        inputs = self._named(X, Xa, self.net_.input_names)
+        if isinstance(inputs, dict) and (align is not None or mode.startswith("adabn")):
+            raise ConfigError(
+                f"adapt(mode={mode!r}, align={align!r}) supports single-input models; "
+                f"{self.model!r} takes {self.net_.input_names} (use mode 'head' or 'full')"
+            )
         batch = batch_size or self.batch_size
         if mode == "adabn" and align is None:  # unlabelled: batch-norm statistics only
             adaptation.adabn(self.net_, Xa, batch, self.device)
@@ -436,7 +415,7 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
             weights = class_weights(y_enc, len(self.classes_), self.class_weight, self.classes_)
         try:
             Trainer(cfg).fit(
-                self.net_, Xa, y_enc, class_weight=weights, params=params, train_mode=train_mode
+                self.net_, inputs, y_enc, class_weight=weights, params=params, train_mode=train_mode
             )
         finally:
             for p in self.net_.parameters():
@@ -595,8 +574,13 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         return torch.softmax(self._outputs(X), dim=1).numpy()
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Logits ``(n, n_classes)``."""
-        return self._outputs(X).numpy()
+        """Logits ``(n, n_classes)``; with two classes the log-odds of ``classes_[1]``, ``(n,)``.
+
+        The binary form is scikit-learn's convention (positive means ``classes_[1]``),
+        which its scorers (e.g. ROC AUC) expect.
+        """
+        out = self._outputs(X).numpy()
+        return out[:, 1] - out[:, 0] if out.shape[1] == 2 else out
 
     def predict(self, X: Any) -> np.ndarray:
         return self.classes_[self._outputs(X).argmax(1).numpy()]

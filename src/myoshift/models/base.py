@@ -8,7 +8,13 @@ An `EMGModel` is a plain ``torch.nn.Module`` built from shapes given as argument
 * ``head`` is a replaceable module mapping ``embed_dim`` to ``n_outputs``;
 * ``forward(x) = head(embed(x))``; ``x`` is ``(batch, n_channels, n_samples)`` float32
   unless ``input_kind`` says otherwise (see `EMGModel.input_kind`);
-* ``config()`` returns the JSON-able kwargs that rebuild the same architecture.
+* ``config()`` returns the JSON-able kwargs that rebuild the same architecture;
+* ``inputs()`` names the model's inputs and their per-window shapes: ``{"emg": (C, T)}``
+  for single-input models, which take a plain tensor; a model with more inputs (e.g.
+  ``{"emg": (C, T), "wpt": (C, nodes, segments)}``) takes a dict of named tensors.
+  ``extra_inputs`` maps each optional extra input to the hyper-parameter that receives
+  its per-window shape after the channel axis, so an estimator can size the model from
+  the windows it is given (e.g. ``{"wpt": "wavelet_shape"}``).
 
 Models know nothing of datasets; `myoshift.learn` joins them to data.
 """
@@ -36,6 +42,8 @@ class EMGModel(nn.Module):
     default_input: ClassVar[dict[str, Any]] = {"n_channels": 8, "n_samples": 52}
     #: what the model can do: {"classification"} and/or {"regression"}
     tasks: ClassVar[frozenset[str]] = frozenset({"classification"})
+    #: optional extra inputs -> the hyper-parameter sized by their shape (see module doc)
+    extra_inputs: ClassVar[dict[str, str]] = {}
 
     head: nn.Module
     embed_dim: int
@@ -53,6 +61,10 @@ class EMGModel(nn.Module):
         self.n_samples = n_samples
         self.n_outputs = n_outputs
         self.hparams = dict(hparams)
+
+    def inputs(self) -> dict[str, tuple[int, ...]]:
+        """Named inputs and their shapes without the batch axis (``{"emg": (C, T)}``)."""
+        return {"emg": (self.n_channels, self.n_samples)}
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -10,7 +10,7 @@ from torch import nn
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.models.base import EMGModel, register_model
 
-ModelInput = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+ModelInput = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | dict[str, torch.Tensor]
 
 
 class TemporalAttention(nn.Module):
@@ -144,13 +144,24 @@ class LSTMCNNAttention(EMGModel):
         self.embed_dim = dim
         self.head = nn.Linear(self.embed_dim, n_outputs)
 
+    extra_inputs = {"wpt": "wavelet_shape"}
+
+    def inputs(self) -> dict[str, tuple[int, ...]]:
+        """``{"emg": (C, T)}``, plus ``"wpt": (C, nodes, segments)`` with a wavelet stream."""
+        named = super().inputs()
+        if self.wavelet_shape is not None:
+            named["wpt"] = (self.n_channels, *self.wavelet_shape)
+        return named
+
     @property
     def input_kind(self) -> str:  # type: ignore[override]
         """``"raw"``, or ``"raw+wavelet"`` when built with ``wavelet_shape``."""
         return "raw" if self.wavelet_shape is None else "raw+wavelet"
 
     def check_input(self, x: ModelInput) -> None:  # type: ignore[override]
-        """Check ``x`` (raw tensor) or ``(raw, wpd)`` against the model's shapes."""
+        """Check ``x`` (raw tensor), ``(raw, wpd)`` or ``{"emg": raw, "wpt": wpd}``."""
+        if isinstance(x, dict):
+            x = _pair(x)
         if self.wavelet_shape is None:
             if not isinstance(x, torch.Tensor):
                 raise ShapeError(
@@ -179,6 +190,8 @@ class LSTMCNNAttention(EMGModel):
         return self.head(self.embed(x))
 
     def embed(self, x: ModelInput) -> torch.Tensor:  # type: ignore[override]
+        if isinstance(x, dict):
+            x = _pair(x)
         self.check_input(x)
         raw = x if isinstance(x, torch.Tensor) else x[0]
         h, _ = self.lstm(self.cnn(raw).transpose(1, 2))
@@ -186,3 +199,12 @@ class LSTMCNNAttention(EMGModel):
         if self.wavelet_cnn is not None:
             z = torch.cat([z, self.wavelet_cnn(x[1])], dim=1)
         return self.dropout(z)
+
+
+def _pair(x: dict[str, torch.Tensor]) -> ModelInput:
+    """Named inputs as the model's ``(raw, wpd)`` pair (or the raw tensor alone)."""
+    if set(x) - {"emg", "wpt"} or "emg" not in x:
+        raise ShapeError(
+            f"lstm-cnn-attention takes inputs 'emg' and optionally 'wpt', got {sorted(x)}"
+        )
+    return (x["emg"], x["wpt"]) if "wpt" in x else x["emg"]

@@ -20,6 +20,7 @@ from myoshift.learn.chain import MethodChain
 from myoshift.learn.methods import DEFAULT_DEEP_METHOD, build_estimator, get_method
 from myoshift.recording import Recording
 from myoshift.signal.preprocess import dataset_preprocess
+from myoshift.signal.steps import make_steps
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,9 @@ def _build_registered(name: str, overrides: dict[str, Any], fs: float, seed: int
 def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None = None) -> Method:
     """A `Method` from a registered method name, a `MethodSpec` or a `Method`.
 
-    ``overrides`` replace the method's ``window_ms`` / ``step_ms`` and estimator
-    parameters (e.g. ``{"epochs": 5, "device": "cuda"}``); they are part of the cache key.
+    ``overrides`` replace the method's ``window_ms`` / ``step_ms``, ``preprocess`` /
+    ``represent`` steps (``{"preprocess": []}``: the raw signal) and estimator parameters
+    (e.g. ``{"epochs": 5, "device": "cuda"}``); they are part of the cache key.
     """
     overrides = dict(overrides or {})
     reserved = sorted({"seed", "fs"} & set(overrides))
@@ -117,6 +119,9 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
     spec = get_method(method) if isinstance(method, str) else method
     window_ms = float(overrides.pop("window_ms", spec.window_ms))
     step_ms = float(overrides.pop("step_ms", spec.step_ms))
+    steps = {k: overrides.pop(k, getattr(spec, k)) for k in ("preprocess", "represent")}
+    for kind, specs in steps.items():
+        make_steps(kind, specs, f"method {spec.name!r} (override)")
     params: dict[str, Any] = {
         "estimator": str(spec.estimator),
         "params": spec.params,
@@ -135,7 +140,7 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
         step_ms,
         json.loads(json.dumps(params, default=str)),
         spec.target,
-        spec.preprocess,
-        spec.represent,
+        steps["preprocess"],
+        steps["represent"],
         spec.aux,
     )

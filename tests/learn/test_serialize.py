@@ -143,3 +143,20 @@ def test_files_without_channel_order_load_with_identity(tmp_path: Path, kind: st
     back = load_estimator(d)
     assert back.net_.order.tolist() == list(range(X.shape[1]))
     assert np.allclose(back.predict(X), est.predict(X))
+
+
+def test_version_1_files_load(tmp_path: Path) -> None:
+    """Files written by myoshift 0.1 (format version 1, same layout) still load."""
+    X, y, _ = separable()
+    clf = ClassicalClassifier(classifier="lda", fs=200.0).fit(X, y)
+    d = clf.save(tmp_path / "old")
+    doc = json.loads((d / "estimator.json").read_text())
+    assert doc["version"] == 2 and doc["children"] == []
+    doc["version"] = 1
+    del doc["children"]  # version 1 had no nested estimators
+    (d / "estimator.json").write_text(json.dumps(doc))
+    assert np.array_equal(load_estimator(d).predict(X), clf.predict(X))
+    doc["version"] = 99
+    (d / "estimator.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="unsupported version 99"):
+        load_estimator(d)

@@ -78,7 +78,7 @@ def time_method(
     """
     spec = get_method(name)
     w = make_windows(recordings, spec.window_ms, spec.step_ms)
-    X, y = w.X.astype(np.float32, copy=False), w.y
+    X, y = np.asarray(w.X, dtype=np.float32), w.y
     n = len(y)
     rng = np.random.default_rng(seed)
     common = {"epochs": 1, "val_fraction": 0.0, "patience": None, "threads": threads}

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.recording import UNLABELLED, Layout, Recording
+from myoshift.signal.repetitions import sample_units
 from myoshift.signal.windows import LabelMode, make_windows, ms_to_samples
 
 FS = 200.0
@@ -79,9 +80,19 @@ def test_windows_counts_slices_and_labels(
         np.testing.assert_array_equal(w.X[k], r.emg[start : start + window].T)
         assert w.meta["subject"].iloc[k] == i
         assert w.y[k] == brute_label(r.labels[start : start + window], mode)
-        assert r.repetition is not None
-        rep = brute_label(r.repetition[start : start + window], "majority")
+        # the repetition unit: majority of the filled per-sample units (rest samples
+        # belong to the repetition before them; was: majority of the raw codes)
+        units = sample_units(r)
+        if isinstance(units, np.ndarray):
+            rep = brute_label(units[start : start + window], "majority")
+        else:
+            rep = 0 if units is None else units
         assert w.meta["repetition"].iloc[k] == rep
+    # groups: the units where any is > 0, else the recording index
+    reps = w.meta["repetition"].to_numpy()
+    expected_groups = reps if (reps > 0).any() else w.meta["recording"].to_numpy()
+    np.testing.assert_array_equal(w.groups, expected_groups)
+    assert w.groups.dtype == np.int64
 
 
 @SETTINGS
@@ -102,6 +113,8 @@ def test_dropping_unlabelled_is_a_filter(
     dropped = make_windows(recs, window_ms, window_ms, label_mode=mode)
     assert (dropped.y != UNLABELLED).all()
     np.testing.assert_array_equal(dropped.X, kept.X[labelled])
+    np.testing.assert_array_equal(dropped.X, kept.subset(labelled).X)  # lazy subset
+    np.testing.assert_array_equal(dropped.groups, kept.subset(labelled).groups)
     np.testing.assert_array_equal(dropped.y, kept.y[labelled])
     np.testing.assert_array_equal(dropped.meta["start"], kept.meta["start"][labelled])
 

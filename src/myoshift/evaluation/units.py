@@ -2,15 +2,10 @@
 
 A *unit* is one repetition (cycle, trial) of one recording. Protocols assign whole units
 to train, calibration or test, so overlapping windows of one repetition can never sit on
-both sides. The unit of every sample is found, in this order, from
-
-1. the recording's per-sample ``repetition`` array (rest samples coded 0 between two
-   repetitions belong to the repetition before them, leading rest to the first one);
-2. a ``repetition``, ``cycle``, ``trial`` or ``rep`` metadata field (the whole recording
-   is one unit, e.g. one myoarmband ``classe_K.dat`` file or one kanoga CSV file);
-3. the gesture runs of the labels, when a class occurs more than once: the n-th run of a
-   class is repetition n (rest and unlabelled samples join the run before them);
-4. otherwise the recording's rank among the recordings of its subject and session.
+both sides. The unit of every sample is found by `myoshift.signal.repetitions.sample_units`
+(per-sample ``repetition`` array, a whole-recording ``repetition``/``cycle``/``trial``/
+``rep`` field, or the gesture runs of the labels); where none applies, the recording's
+rank among the recordings of its subject and session is its unit.
 
 A repetition is identified by its *context* (split, session, day, series, exercise,
 posture), the recording's trial/cycle/repetition field where it has one, and the unit
@@ -29,13 +24,30 @@ import numpy as np
 import pandas as pd
 
 from myoshift.errors import ConfigError
-from myoshift.recording import REST, UNLABELLED, AuxStream, Recording, RecordingSet
+from myoshift.recording import AuxStream, Recording, RecordingSet
+from myoshift.signal.repetitions import (
+    REP_KEYS,
+    SampleUnits,
+    fill_rest,
+    infer_from_labels,
+    meta_repetition,
+    sample_units,
+)
 
-REP_KEYS = ("repetition", "cycle", "trial", "rep")
+__all__ = [
+    "CONTEXT_COLUMNS",
+    "REP_KEYS",
+    "SampleUnits",
+    "infer_from_labels",
+    "order_key",
+    "sample_units",
+    "sorted_values",
+    "take",
+    "unit_table",
+    "window_unit_table",
+]
+
 CONTEXT_COLUMNS = ("split", "session", "day", "series", "exercise", "posture")
-
-#: per-sample units (int64 array), one unit for the whole recording (int), or unknown
-SampleUnits = np.ndarray | int | None
 
 
 def order_key(value: Any) -> tuple[Any, ...]:
@@ -61,62 +73,6 @@ def sorted_values(values: Sequence[Any]) -> list[Any]:
         if v not in out:
             out.append(v)
     return sorted(out, key=order_key)
-
-
-def _fill_rest(rep: np.ndarray) -> np.ndarray:
-    """Give samples coded 0 the repetition before them (leading ones the first)."""
-    rep = np.asarray(rep, dtype=np.int64)
-    nz = rep > 0
-    if not nz.any():
-        return rep
-    idx = np.where(nz, np.arange(len(rep)), -1)
-    idx = np.maximum.accumulate(idx)
-    idx[idx < 0] = int(np.flatnonzero(nz)[0])
-    return rep[idx]
-
-
-def infer_from_labels(labels: np.ndarray) -> np.ndarray | None:
-    """Repetition per sample from gesture runs, or None when no class repeats."""
-    labels = np.asarray(labels)
-    if labels.size == 0:
-        return None
-    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(labels)]])
-    counts: dict[int, int] = {}
-    run_rep = np.zeros(len(starts), dtype=np.int64)
-    for j, s in enumerate(starts):
-        c = int(labels[s])
-        if c in (REST, UNLABELLED):
-            continue
-        counts[c] = counts.get(c, 0) + 1
-        run_rep[j] = counts[c]
-    if not counts or max(counts.values()) < 2:
-        return None
-    per_sample = np.repeat(run_rep, ends - starts)
-    return _fill_rest(per_sample)
-
-
-def _meta_rep(meta: dict[str, Any]) -> int | None:
-    for key in REP_KEYS:
-        v = meta.get(key)
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            continue
-        try:
-            return int(v)
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-def sample_units(rec: Recording) -> SampleUnits:
-    """Repetition unit of every sample of ``rec`` (see the module docstring)."""
-    if rec.repetition is not None and (rec.repetition > 0).any():
-        return _fill_rest(rec.repetition)
-    rep = _meta_rep(rec.meta)
-    if rep is not None:
-        return rep
-    return infer_from_labels(rec.labels)
 
 
 def _context(row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
@@ -185,10 +141,10 @@ def window_unit_table(meta: pd.DataFrame, y: np.ndarray | None = None) -> pd.Dat
         pos = np.asarray(idx)[np.argsort(starts[idx], kind="stable")]
         rep = meta["repetition"].to_numpy()[pos] if "repetition" in meta.columns else None
         if rep is not None and (rep > 0).any():
-            reps[pos] = _fill_rest(rep)
+            reps[pos] = fill_rest(rep)
             continue
         first = meta.iloc[int(pos[0])].to_dict()
-        mrep = _meta_rep({str(k): v for k, v in first.items() if k != "repetition"})
+        mrep = meta_repetition({str(k): v for k, v in first.items() if k != "repetition"})
         if mrep is not None:
             reps[pos] = mrep
             continue

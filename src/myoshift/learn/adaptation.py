@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,7 +44,7 @@ def _batches(n: int, batch_size: int) -> list[slice]:
 
 
 @torch.no_grad()
-def adabn(net: nn.Module, X: np.ndarray, batch_size: int = 256, device: str = "cpu") -> int:
+def adabn(net: nn.Module, X: Any, batch_size: int = 256, device: str = "cpu") -> int:
     """Re-estimate batch-norm statistics of ``net`` on target windows ``X`` (AdaBN).
 
     The running statistics are reset and replaced by the cumulative average over
@@ -113,7 +114,7 @@ def trainable(net: nn.Module, which: str) -> tuple[list[nn.Parameter], Callable[
 @torch.no_grad()
 def align_ring(
     net: nn.Module,
-    X: np.ndarray,
+    X: Any,
     y: np.ndarray,
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     batch_size: int = 256,

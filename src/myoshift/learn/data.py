@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from sklearn.utils import Tags
 
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.recording import Recording, RecordingSet
+from myoshift.signal.window_array import WindowArray, finite_windows
 from myoshift.signal.windows import Windows, make_windows
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,12 @@ class RecordingInput:
     window_ms: float | None
     step_ms: float | None
 
+    def __sklearn_tags__(self) -> Tags:
+        """Inputs are windows ``(n, channels, samples)``, not 2-D tables."""
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.two_d_array, tags.input_tags.three_d_array = False, True
+        return tags  # type: ignore[no-any-return]
+
     def _as_input(self, X: Any) -> Any:
         if not is_recordings(X):
             return X
@@ -55,42 +63,53 @@ class RecordingInput:
 
 def unpack(
     X: Any, y: Any = None, groups: Any = None, *, name: str = "X"
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Return ``(X, y, groups)`` as arrays from arrays or a `Windows` object.
+) -> tuple[np.ndarray | WindowArray, np.ndarray | None, np.ndarray | None]:
+    """Return ``(X, y, groups)`` from arrays or a `Windows` object.
 
-    With a `Windows` object, ``y`` defaults to ``windows.y`` and ``groups`` to the
-    ``repetition`` column of ``windows.meta``; explicit arguments win.
+    With a `Windows` object, ``y`` defaults to ``windows.y`` and ``groups`` to
+    ``windows.groups`` (repetition units, else recordings); explicit arguments win.
+    A lazy `WindowArray` is checked and returned un-materialised (see `check_windows`).
     """
     if isinstance(X, Windows):
         if y is None:
             y = X.y
-        if groups is None and "repetition" in X.meta:
-            groups = X.meta["repetition"].to_numpy()
+        if groups is None:
+            groups = X.groups
         X = X.X
     return check_windows(X, name=name), y, groups
 
 
-def check_windows(X: Any, *, name: str = "X") -> np.ndarray:
+def check_windows(X: Any, *, name: str = "X") -> np.ndarray | WindowArray:
     """Check a window array: 3-D ``(n, C, T)``, numeric, finite; return float32.
+
+    A lazy `WindowArray` is checked chunk by chunk and returned as it is (never
+    materialised); anything else is converted to a float32 ndarray.
 
     Raises
     ------
     ShapeError
         Not 3-D, empty, not numeric or containing NaN/Inf (naming the first bad window).
     """
-    try:
-        arr = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise ShapeError(
-            f"{name} must be a numeric array (n_windows, n_channels, n_samples): {exc}"
-        ) from None
+    if isinstance(X, WindowArray):
+        arr: np.ndarray | WindowArray = X
+        if X.dtype.kind not in "fiu":
+            raise ShapeError(f"{name} must be numeric windows, got dtype {X.dtype}")
+    else:
+        if np.iscomplexobj(X):
+            raise ShapeError(f"{name} must be real-valued windows, got complex values")
+        try:
+            arr = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ShapeError(
+                f"{name} must be a numeric array (n_windows, n_channels, n_samples): {exc}"
+            ) from None
     if arr.ndim != 3:
         raise ShapeError(
             f"{name} must be 3-D (n_windows, n_channels, n_samples), got shape {arr.shape}"
         )
     if arr.shape[0] == 0:
         raise ShapeError(f"{name} has no windows (shape {arr.shape})")
-    finite = np.isfinite(arr).reshape(len(arr), -1).all(axis=1)
+    finite = finite_windows(arr)
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise ShapeError(

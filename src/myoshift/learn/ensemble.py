@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import Tags, get_tags
 
 from myoshift.errors import ConfigError
 from myoshift.learn.persistence import EstimatorState, Persistent, labels_from, labels_json
@@ -114,6 +115,19 @@ class ProbabilityEnsemble(Persistent, ClassifierMixin, BaseEstimator):
         self.estimators_ = fitted
         self.classes_ = classes[0]
         return self
+
+    def __sklearn_tags__(self) -> Tags:
+        """Input tags of the members (all must accept an input); windows without members."""
+        tags = super().__sklearn_tags__()
+        given = self.estimators if isinstance(self.estimators, list | tuple) else []
+        members = [m[-1] for m in given if isinstance(m, tuple | list) and len(m) == 2]
+        inputs = [get_tags(e).input_tags for e in members if isinstance(e, BaseEstimator)]
+        tags.input_tags.two_d_array = bool(inputs) and all(t.two_d_array for t in inputs)
+        tags.input_tags.three_d_array = all(t.three_d_array for t in inputs)
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "estimators_", None) is not None
 
     def _check_fitted(self) -> list[Any]:
         est = getattr(self, "estimators_", None)

@@ -109,4 +109,4 @@ class StandardizedNet(nn.Module):
         return self.model(self._inputs(x))  # type: ignore[no-any-return]
 
     def embed(self, x: Inputs) -> torch.Tensor:
-        return self.model.embed(self._inputs(x))
+        return self.model.embed(self._inputs(x))  # type: ignore[arg-type]

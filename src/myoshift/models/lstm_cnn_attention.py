@@ -190,18 +190,17 @@ class LSTMCNNAttention(EMGModel):
         return self.head(self.embed(x))
 
     def embed(self, x: ModelInput) -> torch.Tensor:  # type: ignore[override]
-        if isinstance(x, dict):
-            x = _pair(x)
-        self.check_input(x)
-        raw = x if isinstance(x, torch.Tensor) else x[0]
+        pair = _pair(x) if isinstance(x, dict) else x
+        self.check_input(pair)
+        raw = pair if isinstance(pair, torch.Tensor) else pair[0]
         h, _ = self.lstm(self.cnn(raw).transpose(1, 2))
         z = self.attention(h)
-        if self.wavelet_cnn is not None:
-            z = torch.cat([z, self.wavelet_cnn(x[1])], dim=1)
+        if self.wavelet_cnn is not None and not isinstance(pair, torch.Tensor):
+            z = torch.cat([z, self.wavelet_cnn(pair[1])], dim=1)
         return self.dropout(z)
 
 
-def _pair(x: dict[str, torch.Tensor]) -> ModelInput:
+def _pair(x: dict[str, torch.Tensor]) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Named inputs as the model's ``(raw, wpd)`` pair (or the raw tensor alone)."""
     if set(x) - {"emg", "wpt"} or "emg" not in x:
         raise ShapeError(

@@ -1,8 +1,10 @@
-"""Cutting recordings into overlapping analysis windows.
+"""Cutting recordings into overlapping analysis windows, cut on demand.
 
-Windows are strided views of each recording (no Python loop per window) and never
-straddle two recordings. Every window carries its label, repetition, start sample and
-all metadata of its recording, so protocols can split windows by metadata.
+`make_windows` returns `Windows` whose ``X`` is a `WindowArray`: references to the
+recordings' EMG plus the recording and start sample of every window, gathered into real
+arrays batch by batch. Windows never straddle two recordings. Every window carries its
+label, repetition unit, start sample, all metadata of its recording and, on request,
+auxiliary streams over the same time span.
 """
 
 from __future__ import annotations
@@ -15,12 +17,43 @@ import numpy as np
 import pandas as pd
 
 from myoshift.errors import ConfigError, ShapeError
-from myoshift.recording import UNLABELLED, Layout, Recording
+from myoshift.recording import UNLABELLED, AuxStream, Layout, Recording
+from myoshift.signal.repetitions import sample_units
+from myoshift.signal.window_array import WindowArray
 
 LabelMode = Literal["majority", "last", "pure"]
 
 #: per-window columns that recording metadata cannot override
 _RESERVED = ("recording", "start", "repetition")
+
+
+@dataclass(frozen=True)
+class AuxWindows:
+    """An auxiliary stream cut into windows at its own rate.
+
+    Attributes
+    ----------
+    X : ndarray, float32, (n_windows, n_dims, n_points)
+        The stream over each EMG window's time span, ``n_points = max(1,
+        round(window_ms * fs / 1000))`` points linearly interpolated, the last one at the
+        time of the window's last EMG sample.
+    fs : float
+        Rate of the points in Hz: the stream's rate (the median over the recordings when
+        their estimated rates differ).
+    names : tuple of str
+        Name of each dimension (may be empty).
+    """
+
+    X: np.ndarray
+    fs: float
+    names: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    def subset(self, index: np.ndarray) -> AuxWindows:
+        """The windows at integer positions ``index``."""
+        return AuxWindows(self.X[index], self.fs, self.names)
 
 
 @dataclass
@@ -29,19 +62,24 @@ class Windows:
 
     Attributes
     ----------
-    X : ndarray, (n_windows, n_channels, n_samples)
-        LibEMG's layout: channels before time.
+    X : WindowArray or ndarray, (n_windows, n_channels, n_samples)
+        LibEMG's layout: channels before time. From `make_windows` a `WindowArray`
+        (windows cut on demand from the recordings, ``X.sources[meta.recording]``);
+        ``np.asarray(X)`` materialises it, ``X[idx]`` gathers a batch.
     y : ndarray, int64, (n_windows,)
         Class code per window (``UNLABELLED`` = -1 where kept).
     meta : DataFrame
         One row per window: ``recording`` (index in the input sequence), ``start``
-        (first sample), ``repetition`` and every metadata field of its recording.
+        (first sample), ``repetition`` (repetition unit, see `make_windows`) and every
+        metadata field of its recording.
     extra : dict of str to ndarray
         Per-window arrays beside the labels, e.g. regression targets from auxiliary
         streams (``make_windows(..., targets="glove")``), each ``(n_windows, k)``.
+    aux : dict of str to AuxWindows
+        Auxiliary streams as windows of their own (``make_windows(..., aux=("imu",))``).
     """
 
-    X: np.ndarray
+    X: np.ndarray | WindowArray
     y: np.ndarray
     meta: pd.DataFrame
     fs: float
@@ -50,6 +88,7 @@ class Windows:
     window: int = 0
     step: int = 0
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    aux: dict[str, AuxWindows] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -62,13 +101,30 @@ class Windows:
     def n_samples(self) -> int:
         return int(self.X.shape[2])
 
+    @property
+    def groups(self) -> np.ndarray:
+        """Group of every window (int64): the unit validation splits and protocols keep whole.
+
+        The window's repetition unit (``meta["repetition"]``) when any window has one
+        (> 0), otherwise the index of its recording (``meta["recording"]``); zeros when
+        ``meta`` has neither column.
+        """
+        n = len(self)
+        if "repetition" in self.meta.columns:
+            rep = self.meta["repetition"].to_numpy().astype(np.int64)
+            if (rep > 0).any():
+                return rep
+        if "recording" in self.meta.columns:
+            return self.meta["recording"].to_numpy().astype(np.int64)
+        return np.zeros(n, dtype=np.int64)
+
     def subset(self, index: np.ndarray | Sequence[int] | pd.Series) -> Windows:
-        """Windows at integer positions or a boolean mask."""
+        """Windows at integer positions or a boolean mask (lazy ``X`` stays lazy)."""
         idx = np.asarray(index)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
         return Windows(
-            self.X[idx],
+            self.X.take(idx) if isinstance(self.X, WindowArray) else self.X[idx],
             self.y[idx],
             self.meta.iloc[idx].reset_index(drop=True),
             self.fs,
@@ -77,6 +133,7 @@ class Windows:
             self.window,
             self.step,
             {k: v[idx] for k, v in self.extra.items()},
+            {k: v.subset(idx) for k, v in self.aux.items()},
         )
 
 
@@ -128,23 +185,63 @@ def _check_compatible(recordings: Sequence[Recording]) -> None:
         raise ConfigError(f"recordings have different channel counts {sorted(ch)}")
 
 
-def _meta_repetition(rec: Recording) -> int:
-    """A whole-recording ``repetition`` from metadata (0 when absent or not an integer)."""
-    try:
-        return int(rec.meta.get("repetition") or 0)
-    except (TypeError, ValueError):
-        return 0
+def window_units(rec: Recording, starts: np.ndarray, window: int) -> np.ndarray:
+    """Repetition unit of every window: the majority of its samples' units (int64).
+
+    Per-sample units come from `myoshift.signal.repetitions.sample_units` (rest samples
+    belong to the repetition before them); a whole-recording unit is given to every
+    window, and 0 when the recording has none.
+    """
+    units = sample_units(rec)
+    if isinstance(units, np.ndarray):
+        return window_codes(units, starts, window, "majority")
+    return np.full(len(starts), 0 if units is None else units, dtype=np.int64)
 
 
-def _target_at(rec: Recording, name: str, times: np.ndarray) -> np.ndarray:
-    """Auxiliary stream ``name`` of ``rec`` at ``times`` (seconds); clear error if absent."""
+def _stream(rec: Recording, name: str, role: str) -> AuxStream:
+    """Auxiliary stream ``name`` of ``rec``; a clear error naming the streams it has."""
     if name not in rec.aux:
         have = ", ".join(sorted(rec.aux)) or "none"
         raise ConfigError(
-            f"recording {rec._name()} has no auxiliary stream {name!r} to use as a target "
+            f"recording {rec._name()} has no auxiliary stream {name!r} to use as {role} "
             f"(streams: {have})"
         )
-    return rec.aux[name].at(times)
+    return rec.aux[name]
+
+
+def _aux_windows(
+    name: str, parts: list[tuple[AuxStream, np.ndarray]], window_ms: float
+) -> AuxWindows:
+    """Stream ``name`` over every window, from per-recording ``(stream, window ends in s)``.
+
+    All parts are sampled on one grid: ``max(1, round(window_ms * fs / 1000))`` points
+    ``1 / fs`` apart, the last at the window's end, with ``fs`` the streams' rate (their
+    median when estimated rates differ between recordings, as 3DC's IMU at 49-59 Hz).
+    """
+    dims = sorted({s.data.shape[1] for s, _ in parts})
+    if len(dims) > 1:
+        raise ConfigError(
+            f"auxiliary stream {name!r} has {dims} dimensions in different recordings; "
+            "select recordings with the same stream layout"
+        )
+    fs = float(np.median([s.fs for s, _ in parts]))
+    points = max(1, int(round(window_ms * fs / 1000.0)))
+    offsets = (np.arange(points) - (points - 1)) / fs
+    X = np.concatenate(
+        [
+            s.at((ends[:, None] + offsets[None, :]).ravel())
+            .reshape(len(ends), points, -1)
+            .transpose(0, 2, 1)
+            for s, ends in parts
+        ]
+    )
+    if not np.isfinite(X).all():
+        raise ShapeError(f"auxiliary stream {name!r} has NaN or Inf inside some windows")
+    return AuxWindows(np.ascontiguousarray(X, dtype=np.float32), fs, parts[0][0].names)
+
+
+def _names(value: str | Sequence[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def make_windows(
@@ -155,6 +252,7 @@ def make_windows(
     drop_unlabelled: bool = True,
     dtype: type = np.float32,
     targets: str | Sequence[str] = (),
+    aux: str | Sequence[str] = (),
 ) -> Windows:
     """Cut every recording into windows of ``window_ms`` every ``step_ms``.
 
@@ -168,19 +266,35 @@ def make_windows(
         How a window's label is chosen (see `window_codes`).
     drop_unlabelled : bool
         Drop windows whose label is ``UNLABELLED``; if False they are kept with -1.
+    dtype : numpy dtype
+        Dtype of the gathered windows (converted batch by batch).
     targets : str or sequence of str
         Auxiliary streams (e.g. ``"glove"``) to sample as continuous targets: the
         stream's value, linearly interpolated, at the time of the window's last sample
         (what a causal regressor must output after seeing the window). Stored in
         ``Windows.extra[name]`` as ``(n_windows, n_dims)`` float32.
+    aux : str or sequence of str
+        Auxiliary streams (e.g. ``"imu"``) to cut into windows of their own over the
+        same time span, at their own rate: ``Windows.aux[name]`` (see `AuxWindows`).
+
+    Returns
+    -------
+    Windows
+        ``X`` is a `WindowArray` (no copy of the windows is made here).
+        ``meta["repetition"]`` is the window's repetition unit: the majority of the
+        per-sample units of `myoshift.signal.repetitions.sample_units` (0 when the
+        recording has none), and `Windows.groups` derives the split groups from it.
+        Rest windows between two repetitions belong to the repetition before them
+        (before this definition they had repetition 0 and formed a group of their own).
 
     Raises
     ------
     ConfigError
-        Empty input, mixed rates/channels, no recording long enough for one window, or
-        a recording without a requested target stream.
+        Empty input, mixed rates/channels, no recording long enough for one window, a
+        recording without a requested stream, or an aux stream whose number of
+        dimensions differs between recordings.
     ShapeError
-        Non-finite samples in the windows or the targets.
+        Non-finite samples in the windows, the targets or the aux windows.
     """
     if label_mode not in ("majority", "last", "pure"):
         raise ConfigError(f"unknown label mode {label_mode!r}; valid: majority, last, pure")
@@ -190,42 +304,44 @@ def make_windows(
     _check_compatible(recs)
     fs = recs[0].fs
     window, step = ms_to_samples(window_ms, fs), ms_to_samples(step_ms, fs)
-    names = (targets,) if isinstance(targets, str) else tuple(targets)
-    xs, ys, reps, rows = [], [], [], []
-    aux: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    tnames, anames = _names(targets), _names(aux)
+    srcs, begins, ys, reps, rows = [], [], [], [], []
+    extra_parts: dict[str, list[np.ndarray]] = {name: [] for name in tnames}
+    aux_parts: dict[str, list[tuple[AuxStream, np.ndarray]]] = {name: [] for name in anames}
     for i, r in enumerate(recs):
         starts = window_starts(r.n_samples, window, step)
         if len(starts) == 0:
             continue
-        view = np.lib.stride_tricks.sliding_window_view(r.emg, window, axis=0)[starts]
         y = window_codes(r.labels, starts, window, label_mode)
-        rep = (
-            window_codes(r.repetition, starts, window, "majority")
-            if r.repetition is not None
-            else np.full(len(starts), _meta_repetition(r), dtype=np.int64)
-        )
         keep = y != UNLABELLED if drop_unlabelled else np.ones(len(y), dtype=bool)
         if not keep.any():
             continue
-        xs.append(view[keep])
-        ys.append(y[keep])
-        reps.append(rep[keep])
-        for name in names:
-            aux[name].append(_target_at(r, name, (starts[keep] + window - 1) / fs))
+        starts, y = starts[keep], y[keep]
+        srcs.append(np.full(len(starts), i, dtype=np.int64))
+        begins.append(starts)
+        ys.append(y)
+        reps.append(window_units(r, starts, window))
+        ends = (starts + window - 1) / fs
+        for name in tnames:
+            extra_parts[name].append(_stream(r, name, "a target").at(ends))
+        for name in anames:
+            aux_parts[name].append((_stream(r, name, "aux windows"), ends))
         fields = {k: v for k, v in r.meta.items() if k not in _RESERVED}
-        rows.append(pd.DataFrame({**fields, "recording": i, "start": starts[keep]}))
-    if not xs:
+        rows.append(pd.DataFrame({**fields, "recording": i, "start": starts}))
+    if not srcs:
         longest = max(r.n_samples for r in recs)
         raise ConfigError(
             f"no windows: window of {window_ms} ms = {window} samples, longest recording has "
             f"{longest} samples (or every window was unlabelled)"
         )
-    X: np.ndarray = np.concatenate(xs).astype(dtype, copy=False)
-    if not np.isfinite(X).all():
+    X = WindowArray(
+        [r.emg for r in recs], np.concatenate(srcs), np.concatenate(begins), window, dtype
+    )
+    if not X.finite().all():  # scans the recordings once, never the windows
         raise ShapeError("windows contain NaN or Inf; clean or interpolate the recordings first")
     meta = pd.concat(rows, ignore_index=True)
     meta["repetition"] = np.concatenate(reps)
-    extra = {name: np.concatenate(parts) for name, parts in aux.items()}
+    extra = {name: np.concatenate(parts) for name, parts in extra_parts.items()}
     for name, values in extra.items():
         if not np.isfinite(values).all():
             raise ShapeError(f"target stream {name!r} has NaN or Inf at some window ends")
@@ -239,4 +355,5 @@ def make_windows(
         window,
         step,
         extra,
+        {name: _aux_windows(name, parts, window_ms) for name, parts in aux_parts.items()},
     )

@@ -20,6 +20,7 @@ from myoshift.signal.features.registry import (
     split_params,
 )
 from myoshift.signal.features.time_domain import check_threshold
+from myoshift.signal.window_array import DEFAULT_CHUNK, WindowArray
 from myoshift.signal.windows import Windows
 
 #: Features computed by the fused compiled Hudgins TD kernel (one read of the windows).
@@ -34,9 +35,13 @@ CHUNK_ELEMENTS = 1 << 16
 FUSED_ROWS = 1 << 14
 
 
-def _as_window_array(windows: Any, fs: float | None) -> tuple[np.ndarray, float | None]:
+def _as_window_array(
+    windows: Any, fs: float | None
+) -> tuple[np.ndarray | WindowArray, float | None]:
     if isinstance(windows, Windows):
         return windows.X, windows.fs if fs is None else fs
+    if isinstance(windows, WindowArray):
+        return windows, fs
     arr = np.asarray(windows)
     if arr.dtype.kind not in "fiu":
         raise ShapeError(
@@ -69,7 +74,7 @@ def _compute(spec: Feature, stats: WindowStats, p: dict[str, Any], fs: float | N
 
 
 def extract_features(
-    windows: np.ndarray | Windows,
+    windows: np.ndarray | WindowArray | Windows,
     features: str | list[str] | tuple[str, ...],
     fs: float | None = None,
     *,
@@ -80,9 +85,12 @@ def extract_features(
 
     Parameters
     ----------
-    windows : ndarray (n_windows, n_channels, n_samples) or Windows
+    windows : ndarray (n_windows, n_channels, n_samples), WindowArray or Windows
         LibEMG's layout. Integer and float32 input is computed in float64, chunk by
-        chunk, so memory stays near the size of the windows plus the output.
+        chunk, so memory stays near the size of the windows plus the output. A lazy
+        `WindowArray` is gathered in blocks of about 2048 windows (a multiple of
+        ``chunk_size``): memory then stays near one block plus the output, and the
+        result is identical to that of the materialised array.
     features : str or list of str
         Feature names (``"mav"``, LibEMG's ``"MAV"``, ...) and/or group names
         (``"hudgins-td"``, ``"td-ar"``, ``"td-psd"``, ``"ls4"``, ...); see `list_features`.
@@ -148,8 +156,11 @@ def extract_features(
         def stats_of(block: np.ndarray) -> WindowStats:
             return WindowStats.fused_htd(block, thr["zc"], thr["ssc"])
 
-    for start in range(0, n, chunk_size):
-        _fill(out, start, stats_of(X[start : start + chunk_size]), specs, routed, fs)
+    block = chunk_size * max(1, DEFAULT_CHUNK // chunk_size) if isinstance(X, WindowArray) else n
+    for first in range(0, n, block):
+        part = X[first : first + block]  # gathers a lazy block; a view of an array
+        for a in range(0, len(part), chunk_size):
+            _fill(out, first + a, stats_of(part[a : a + chunk_size]), specs, routed, fs)
     return out, cols
 
 

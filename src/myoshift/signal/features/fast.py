@@ -25,12 +25,7 @@ from myoshift.signal.features._running import WindowSums, needed_keys, running_f
 from myoshift.signal.features.extract import column_names, extract_features
 from myoshift.signal.features.frequency import check_fs
 from myoshift.signal.features.registry import FEATURES, resolve_features, split_params
-from myoshift.signal.windows import (
-    _meta_repetition,
-    ms_to_samples,
-    window_codes,
-    window_starts,
-)
+from myoshift.signal.windows import ms_to_samples, window_codes, window_starts, window_units
 
 #: Features computed with running sums (others fall back to strided window views).
 RUNNING_FEATURES = (
@@ -256,10 +251,7 @@ def features_from_recordings(
         if len(starts) == 0:
             continue
         y = window_codes(r.labels, starts, window, label_mode)  # type: ignore[arg-type]
-        if r.repetition is not None:
-            rep = window_codes(r.repetition, starts, window, "majority")
-        else:
-            rep = np.full(len(starts), _meta_repetition(r), dtype=np.int64)
+        rep = window_units(r, starts, window)  # the one definition, as make_windows
         keep = y != UNLABELLED if drop_unlabelled else np.ones(len(y), dtype=bool)
         if not keep.any():
             continue

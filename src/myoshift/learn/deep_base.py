@@ -1,0 +1,450 @@
+"""The shared base of the deep estimators: parameters, model building, fitting on named
+inputs, prediction, `adapt` and persistence (see `myoshift.learn.deep`)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from torch import nn
+
+from myoshift.errors import ConfigError, ModelFileError, ShapeError
+from myoshift.learn import adaptation
+from myoshift.learn.data import (
+    RecordingInput,
+    class_weights,
+    unpack,
+    validation_split,
+)
+from myoshift.learn.persistence import (
+    EstimatorState,
+    Persistent,
+    jsonable,
+)
+from myoshift.learn.standardized_net import StandardizedNet
+from myoshift.learn.trainer import (
+    Augment,
+    TrainConfig,
+    Trainer,
+    TrainResult,
+    apply_state,
+    predict_batches,
+)
+from myoshift.models import EMGModel, build_model, from_config, get_model_class
+from myoshift.signal.augment import as_augmenter
+from myoshift.signal.window_array import WindowArray
+
+log = logging.getLogger(__name__)
+
+AdaptMode = Literal["head", "full", "adabn", "adabn+head"]
+
+
+def _take(inputs: Any, idx: np.ndarray) -> Any:
+    """Rows ``idx`` of an input array or dict of arrays (lazy windows stay lazy)."""
+    if isinstance(inputs, dict):
+        return {k: _take(v, idx) for k, v in inputs.items()}
+    return inputs.take(idx) if isinstance(inputs, WindowArray) else inputs[idx]
+
+
+class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
+    """Shared parameters, fitting and persistence of the deep estimators."""
+
+    _task: str = "classification"
+
+    def __init__(
+        self,
+        model: str = "tcn",
+        model_params: dict[str, Any] | None = None,
+        optimizer: str = "adamw",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        epochs: int = 30,
+        batch_size: int = 128,
+        schedule: str = "cosine",
+        warmup_epochs: float = 0.0,
+        label_smoothing: float = 0.0,
+        class_weight: str | dict[Any, float] | None = None,
+        val_fraction: float = 0.15,
+        patience: int | None = 10,
+        augment: Augment | list[Any] | dict[str, Any] | None = None,
+        standardize: bool = True,
+        seed: int = 0,
+        device: str = "cpu",
+        threads: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        verbose: bool = False,
+        adapt_mode: AdaptMode = "head",
+        adapt_epochs: int = 10,
+        adapt_lr: float | None = None,
+        adapt_align: str | None = None,
+        window_ms: float | None = None,
+        step_ms: float | None = None,
+    ) -> None:
+        self.window_ms = window_ms
+        self.step_ms = step_ms
+        self.model = model
+        self.model_params = model_params
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.schedule = schedule
+        self.warmup_epochs = warmup_epochs
+        self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.augment = augment
+        self.standardize = standardize
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+        self.checkpoint_dir = checkpoint_dir
+        self.verbose = verbose
+        self.adapt_mode = adapt_mode
+        self.adapt_epochs = adapt_epochs
+        self.adapt_lr = adapt_lr
+        self.adapt_align = adapt_align
+
+    # ------------------------------------------------------------------ internals
+    def _train_config(self, **overrides: Any) -> TrainConfig:
+        cfg = TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            schedule=self.schedule,
+            warmup_epochs=self.warmup_epochs,
+            label_smoothing=self.label_smoothing if self._task == "classification" else 0.0,
+            patience=self.patience,
+            task=self._task,  # type: ignore[arg-type]
+            seed=self.seed,
+            device=self.device,
+            threads=self.threads,
+            checkpoint_dir=self.checkpoint_dir,
+            verbose=self.verbose,
+        )
+        for k, v in overrides.items():
+            setattr(cfg, k, v)
+        return cfg
+
+    def _run_id(self) -> dict[str, Any]:
+        params = self.get_params()
+        for k in (
+            "device",
+            "threads",
+            "verbose",
+            "checkpoint_dir",
+            "adapt_mode",
+            "adapt_epochs",
+            "adapt_lr",
+            "adapt_align",
+        ):  # do not change the result of fit
+            params.pop(k)
+        if callable(self.augment):
+            params["augment"] = repr(self.augment)
+        return {"estimator": type(self).__name__, **params}
+
+    def _model_params(self, X: Any) -> dict[str, Any]:
+        """``model_params``, plus the electrode grid of a Windows input for grid models."""
+        params = dict(self.model_params or {})
+        layout = getattr(X, "layout", None)
+        if layout is not None and layout.kind == "grid" and "grid" not in params:
+            accepted = inspect.signature(get_model_class(self.model).__init__).parameters
+            if "grid" in accepted:
+                params["grid"] = list(layout.shape)
+                if "channel_map" in accepted:
+                    params["channel_map"] = layout.grid_index().ravel().tolist()
+        aux = getattr(X, "aux", {}) or {}
+        for name, hparam in get_model_class(self.model).extra_inputs.items():
+            if name in aux and hparam not in params:  # e.g. wavelet_shape from aux["wpt"]
+                params[hparam] = list(aux[name].X.shape[2:])
+        return params
+
+    def _named(self, X: Any, arr: Any, names: list[str]) -> Any:
+        """The network's input: the EMG array alone, or a dict with the extra inputs
+        (auxiliary windows of a `Windows` object) the model declares."""
+        if names == ["emg"]:
+            return arr
+        aux = getattr(X, "aux", {}) or {}
+        missing = [n for n in names if n != "emg" and n not in aux]
+        if missing:
+            raise ConfigError(
+                f"model {self.model!r} needs inputs {missing} that the windows do not carry "
+                f"(auxiliary windows: {sorted(aux) or 'none'}); add the stream or the "
+                "represent step that makes them"
+            )
+        return {n: arr if n == "emg" else aux[n].X for n in names}
+
+    def _build(
+        self, n_channels: int, n_samples: int, n_outputs: int, params: dict[str, Any] | None = None
+    ) -> StandardizedNet:
+        cls = get_model_class(self.model)
+        if self._task not in cls.tasks:
+            raise ConfigError(
+                f"model {self.model!r} does not support {self._task} (supports "
+                f"{', '.join(sorted(cls.tasks))})"
+            )
+        hp = self.model_params if params is None else params
+        # initial weights from ``seed`` alone, on a forked CPU RNG: the caller's global
+        # RNG is untouched (the network is built on the CPU, so CUDA RNGs are not involved)
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(self.seed)
+            net = build_model(self.model, n_channels, n_samples, n_outputs, **(hp or {}))
+        return StandardizedNet(net, n_channels)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "net_", None) is not None
+
+    def _check_fitted(self) -> StandardizedNet:
+        net = getattr(self, "net_", None)
+        if net is None:
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
+        return net
+
+    def _check_X(self, X: Any) -> np.ndarray | WindowArray:
+        self._check_fitted()  # NotFittedError before any complaint about the input
+        arr, _, _ = unpack(self._as_input(X))
+        expected = (self.n_channels_in_, self.n_samples_in_)
+        if tuple(arr.shape[1:]) != expected:
+            raise ShapeError(
+                f"X has windows of shape {tuple(arr.shape[1:])} (channels, samples) but "
+                f"{type(self).__name__} was fitted on {expected}"
+            )
+        return arr
+
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _fit(self, X: Any, y: Any, groups: Any) -> TrainResult:
+        hp = self._model_params(X)
+        X = self._as_input(X)
+        Xa, y, groups = unpack(X, y, groups)
+        n, C, T = Xa.shape
+        y_enc, n_out = self._encode(y)  # type: ignore[misc]
+        net = self._build(C, T, n_out, hp)
+        inputs = self._named(X, Xa, net.input_names)
+        if self.standardize:
+            net.set_stats(inputs)
+        tr, va = validation_split(
+            y_enc if y_enc.ndim == 1 else np.zeros(n), groups, self.val_fraction, self.seed
+        )
+        weights = None
+        if self._task == "classification":
+            weights = class_weights(y_enc[tr], n_out, self.class_weight, self.classes_)
+        trainer = Trainer(self._train_config())
+        result = trainer.fit(
+            net,
+            _take(inputs, tr),
+            y_enc[tr],
+            _take(inputs, va) if len(va) else None,
+            y_enc[va] if len(va) else None,
+            class_weight=weights,
+            augment=as_augmenter(self.augment),
+            run_id=self._run_id(),
+        )
+        net.eval()
+        self.net_ = net
+        self.n_channels_in_, self.n_samples_in_ = C, T
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        return result
+
+    @torch.no_grad()
+    def _outputs(self, X: Any, embed: bool = False) -> torch.Tensor:
+        arr = self._check_X(X)
+        net = self._check_fitted().to(self.device)
+        net.eval()
+        inputs = self._named(self._as_input(X), arr, net.input_names)
+        fn = net.embed if embed else net
+        return predict_batches(fn, inputs, max(256, self.batch_size), self.device)
+
+    # ------------------------------------------------------------------ public API
+    @torch.no_grad()
+    def embed(self, X: Any) -> np.ndarray:
+        """Features before the head, ``(n_windows, embed_dim)``, for hybrid pipelines."""
+        return self._outputs(X, embed=True).numpy()
+
+    @property
+    def network_(self) -> EMGModel:
+        """The fitted architecture (without the input standardisation)."""
+        return self._check_fitted().model  # type: ignore[return-value]
+
+    def adapt(
+        self,
+        X: Any,
+        y: Any = None,
+        mode: AdaptMode | None = None,
+        epochs: int | None = None,
+        lr: float | None = None,
+        batch_size: int | None = None,
+        align: str | None = None,
+    ) -> _DeepEstimator:
+        """Calibrate the fitted estimator to a new domain, in place.
+
+        Parameters
+        ----------
+        X : array (n, C, T) or Windows
+            Target-domain windows (labels taken from a Windows object if ``y`` is None).
+        y : array or None
+            Target labels; required for every mode except ``"adabn"``.
+        mode : {"head", "full", "adabn", "adabn+head"} or None
+            None uses the estimator's ``adapt_mode``. ``head``: fine-tune the head
+            only (batch-norm statistics frozen); ``full``: fine-tune the whole
+            network; ``adabn``: re-estimate batch-norm statistics on (unlabelled)
+            target windows, nothing else changes;
+            ``adabn+head``: both, in that order.
+        epochs : int or None
+            Fine-tuning epochs (all data, no validation split, constant learning rate);
+            None uses ``adapt_epochs``; 0 fine-tunes nothing (alignment / AdaBN only).
+        lr : float or None
+            Fine-tuning learning rate; None uses ``adapt_lr``, else ``lr / 10`` for
+            full and ``lr`` for head fine-tuning.
+        batch_size : int or None
+            Default: the estimator's.
+        align : {"ring"} or None
+            None uses ``adapt_align``. ``"ring"``: first rotate the network's input
+            channel order to the electrode-ring rotation that explains the labelled
+            target windows best (`adaptation.align_ring`; for armbands put on
+            rotated), then calibrate as ``mode`` says. The chosen rotation is kept in
+            the weights and reported in ``alignment_``.
+
+        Raises
+        ------
+        ConfigError
+            Unknown mode, labels missing, or labels/outputs that do not match the
+            fitted classes or targets.
+        """
+        from myoshift.learn.adaptation import ALIGNMENTS, MODES
+
+        mode = self.adapt_mode if mode is None else mode
+        epochs = self.adapt_epochs if epochs is None else epochs
+        lr = self.adapt_lr if lr is None else lr
+        align = self.adapt_align if align is None else align
+        if mode not in MODES:
+            raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(MODES)}")
+        if align is not None and align not in ALIGNMENTS:
+            raise ConfigError(f"unknown alignment {align!r}; valid: {', '.join(ALIGNMENTS)}")
+        self._check_fitted().to(self.device)
+        X = self._as_input(X)
+        Xa, y_from, _ = unpack(X, y)
+        Xa = self._check_X(Xa)
+        inputs = self._named(X, Xa, self.net_.input_names)
+        if isinstance(inputs, dict) and (align is not None or mode.startswith("adabn")):
+            raise ConfigError(
+                f"adapt(mode={mode!r}, align={align!r}) supports single-input models; "
+                f"{self.model!r} takes {self.net_.input_names} (use mode 'head' or 'full')"
+            )
+        batch = batch_size or self.batch_size
+        if mode == "adabn" and align is None:  # unlabelled: batch-norm statistics only
+            adaptation.adabn(self.net_, Xa, batch, self.device)
+            return self
+        if y_from is None:
+            what = f"align={align!r}" if mode == "adabn" else f"mode={mode!r}"
+            raise ConfigError(f"adapt({what}) needs labels y for the target windows")
+        # encoded (and checked) once, before touching the network
+        y_enc, _ = self._encode_adapt(y_from, len(Xa))
+        if align is not None:
+            k, scores = adaptation.align_ring(
+                self.net_,
+                Xa,
+                y_enc,
+                self._align_loss,
+                batch,
+                self.device,
+            )
+            self.alignment_ = {"rotation": k, "loss": scores.tolist()}
+            log.info(
+                "ring alignment: rotation %d (mean loss %.3f vs %.3f unrotated)",
+                k,
+                scores[k],
+                scores[0],
+            )
+        if mode in ("adabn", "adabn+head"):
+            adaptation.adabn(self.net_, Xa, batch, self.device)
+        if mode == "adabn" or int(epochs) == 0:
+            return self
+        lr_ = lr if lr is not None else (self.lr if mode.endswith("head") else self.lr / 10)
+        cfg = self._train_config(
+            epochs=int(epochs),
+            lr=float(lr_),
+            schedule="constant",
+            warmup_epochs=0.0,
+            patience=None,
+            checkpoint_dir=None,
+            batch_size=batch,
+        )
+        params, train_mode = adaptation.trainable(
+            self.net_, "head" if mode.endswith("head") else "full"
+        )
+        weights = None
+        if self._task == "classification":
+            weights = class_weights(y_enc, len(self.classes_), self.class_weight, self.classes_)
+        try:
+            Trainer(cfg).fit(
+                self.net_, inputs, y_enc, class_weight=weights, params=params, train_mode=train_mode
+            )
+        finally:
+            for p in self.net_.parameters():
+                p.requires_grad_(True)
+            self.net_.eval()
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self) -> EstimatorState:
+        net = self._check_fitted()
+        arrays = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+        fitted = {
+            "model_config": jsonable(net.model.config()),
+            "n_channels_in": self.n_channels_in_,
+            "n_samples_in": self.n_samples_in_,
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+        }
+        return EstimatorState(fitted, arrays)
+
+    @classmethod
+    def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
+        est = cls(**params)
+        fitted, arrays = state.fitted, dict(state.arrays)
+        est._restore_targets(fitted, arrays)
+        n_channels = int(fitted["n_channels_in"])
+        net = StandardizedNet(from_config(fitted["model_config"]), n_channels)
+        tensors = {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}
+        # files written before the channel-order buffer existed keep the identity order
+        tensors.setdefault("order", torch.arange(n_channels))
+        weights = folder / "weights.safetensors"
+        apply_state(net, tensors, weights)
+        order = net.order.numpy()
+        if sorted(order.tolist()) != list(range(len(order))):
+            raise ModelFileError(f"{weights}: channel order {order.tolist()} is not a permutation")
+        if str(est.device).startswith("cuda") and not torch.cuda.is_available():
+            log.warning("%s was saved with device=%r; no CUDA here, using cpu", folder, est.device)
+            est.device = "cpu"
+        net.eval()
+        est.net_ = net.to(est.device)
+        est.n_channels_in_, est.n_samples_in_ = n_channels, int(fitted["n_samples_in"])
+        est.history_ = fitted.get("history", [])
+        est.best_epoch_ = fitted.get("best_epoch", -1)
+        return est
+
+    def _restore_targets(self, fitted: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _encode_adapt(self, y: Any, n: int) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
+    def _align_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean loss that scores a candidate alignment (cross-entropy or squared error)."""
+        if self._task == "classification":
+            return nn.functional.cross_entropy(out, target.long())
+        return nn.functional.mse_loss(out, target.to(out.dtype).view_as(out))

@@ -86,6 +86,13 @@ def test_saved_models_replay_the_scores(tmp_path: Path) -> None:
     test = rs.select(subject=int(fold)).select(repetition=2)
     acc = float((chain.predict(test) == chain.windows(test).y).mean())
     assert acc == pytest.approx(rec["conditions"][""]["accuracy"])
+    # a fresh interpreter loads it with the public API alone (every class registered)
+    import subprocess
+    import sys
+
+    code = f"from myoshift.learn import load_estimator; print(load_estimator({rec['model']!r}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and "MethodChain" in out.stdout, out.stderr
     # a rerun with save_models finds everything cached, models included
     again = run_benchmark(
         rs,

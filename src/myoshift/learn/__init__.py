@@ -11,10 +11,13 @@
 * `FeatureTransformer`, `ClassicalClassifier`: features -> scaler -> LDA/SVM/RF/kNN;
   `ClassicalRegressor`: features -> scaler -> ridge / random forest (joint angles);
 * `ProbabilityEnsemble`: soft voting of member estimators;
+* `MethodChain`: recordings in, decisions out (preprocess -> windows -> represent ->
+  estimator), what the benchmark runner fits and saves;
 * `methods`: named pipelines (``lda-td``, ``tcn``, ...) read from ``myoshift/configs/methods``;
 * `distributed`: data-parallel training under ``torchrun``.
 """
 
+from myoshift.learn.chain import MethodChain
 from myoshift.learn.classical import ClassicalClassifier, ClassicalRegressor, FeatureTransformer
 from myoshift.learn.deep import DeepClassifier, DeepRegressor
 from myoshift.learn.ensemble import ProbabilityEnsemble
@@ -30,6 +33,7 @@ __all__ = [
     "DeepClassifier",
     "DeepRegressor",
     "FeatureTransformer",
+    "MethodChain",
     "MethodSpec",
     "ProbabilityEnsemble",
     "SupervisedTask",

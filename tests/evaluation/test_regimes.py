@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,16 +68,14 @@ def _key(frame: Any) -> Any:
 
 def test_saved_models_replay_the_scores(tmp_path: Path) -> None:
     rs = make_set(subjects=(1, 2, 3), reps=2)
-    res = run_benchmark(
-        rs,
-        "loso",
-        ["lda-td"],
+    kw: dict[str, Any] = dict(
         calibration=[0, 1],
         out_dir=tmp_path,
         save_models=True,
         overrides={"lda-td": {"window_ms": 200, "step_ms": 100}},
         show_progress=False,
     )
+    res = run_benchmark(rs, "loso", ["lda-td"], **kw)
     assert res.n_failed == 0
     models = sorted((tmp_path / "models" / "lda-td").rglob("estimator.json"))
     # one chain per fold and budget, each with its estimator nested inside
@@ -87,23 +87,11 @@ def test_saved_models_replay_the_scores(tmp_path: Path) -> None:
     acc = float((chain.predict(test) == chain.windows(test).y).mean())
     assert acc == pytest.approx(rec["conditions"][""]["accuracy"])
     # a fresh interpreter loads it with the public API alone (every class registered)
-    import subprocess
-    import sys
-
     code = f"from myoshift.learn import load_estimator; print(load_estimator({rec['model']!r}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and "MethodChain" in out.stdout, out.stderr
     # a rerun with save_models finds everything cached, models included
-    again = run_benchmark(
-        rs,
-        "loso",
-        ["lda-td"],
-        calibration=[0, 1],
-        out_dir=tmp_path,
-        save_models=True,
-        overrides={"lda-td": {"window_ms": 200, "step_ms": 100}},
-        show_progress=False,
-    )
+    again = run_benchmark(rs, "loso", ["lda-td"], **kw)
     assert again.n_computed == 0
     with pytest.raises(ConfigError, match="output folder"):
         run_benchmark(rs, "loso", [CENTROID], save_models=True)

@@ -129,6 +129,18 @@ def test_empty_folder_and_missing_subjects(tiny, tmp_path):
         TinyDataset(data_dir=tmp_path / "empty").load()
 
 
+def test_subjects_compare_by_value_whatever_their_type(tiny):
+    """A subject typed as text ("1", "01", " 2") finds the subject parsed as a number."""
+    ds = TinyDataset(data_dir=tiny, use_cache=False)
+    for wanted in (["1"], ["01"], [np.int64(1)], "1", 1):
+        assert ds.load(subjects=wanted, show_progress=False).unique("subject") == [1]
+    assert ds.load(subjects=[" 2", 1], show_progress=False).unique("subject") == [1, 2]
+    with pytest.raises(DataNotFoundError, match=r"\['x1'\] not found.*present: \[1, 2\]"):
+        ds.load(subjects=["x1", "2"])
+    assert base.subject_key("eval-Male0") == "eval-Male0" and base.subject_key("-3") == -3
+    assert base.subject_key(True) is True  # a bool is not the subject 1
+
+
 def test_partial_download_loads_what_is_there(tmp_path):
     write_tiny(tmp_path, subjects=(3,))
     rs = TinyDataset(data_dir=tmp_path, use_cache=False).load(show_progress=False)

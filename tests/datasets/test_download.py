@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import socket
 import tarfile
 import threading
@@ -19,13 +20,18 @@ import pytest
 from myoshift.datasets import base
 from myoshift.datasets.base import Dataset, Download, Unit
 from myoshift.datasets.download import download_dataset, fetch, safe_extract
+from myoshift.datasets.manifest import ManifestEntry, write_manifest
 from myoshift.errors import ConfigError, DataFormatError, DataNotFoundError
 from myoshift.recording import Recording
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    """Serves files silently, remembering the paths it was asked for."""
+
+    requests: ClassVar[list[str]] = []
+
     def log_message(self, format: str, *args: object) -> None:
-        pass
+        type(self).requests.append(self.path)
 
 
 @pytest.fixture
@@ -215,3 +221,110 @@ def test_dataset_without_archive_and_unreachable_server(remote, tmp_path):
     with pytest.raises(DataNotFoundError, match=str(port)):
         fetch(Download(f"http://127.0.0.1:{port}/x.zip", None), tmp_path / "dl", progress=False)
     assert not (tmp_path / "dl").exists() or not list((tmp_path / "dl").iterdir())
+
+
+def _published(served: Path, files: dict[str, bytes], commit: str = "c0ffee") -> Path:
+    """Files as a repository would serve them at ``commit``: ``repo/<commit>/<path>``."""
+    base = served / "repo" / commit
+    for rel, data in files.items():
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
+        (base / rel).write_bytes(data)
+    return base
+
+
+def _manifest_download(
+    url: str, tmp_path: Path, files: dict[str, bytes], strip: str = "data/"
+) -> Download:
+    entries = [
+        ManifestEntry(rel.removeprefix(strip), hashlib.sha256(b).hexdigest(), len(b), rel)
+        for rel, b in files.items()
+    ]
+    path = tmp_path / "remote.tsv.gz"
+    digest = write_manifest(path, entries, "test server")
+    return Download(f"{url}/repo/c0ffee/", digest, manifest=str(path))
+
+
+FILES = {
+    "data/s1/a b.csv": b"1,2\n",
+    "data/s1/b.csv": b"3,4\n",
+    "data/s2/c.csv": b"5,6\n",
+    "README.md": b"readme",
+}
+
+
+def test_manifest_files_are_each_verified(server, remote, monkeypatch, tmp_path):
+    url, served = server
+    _published(served, {**FILES, "code/train.py": b"not data"})
+    monkeypatch.setattr(remote, "downloads", (_manifest_download(url, tmp_path, FILES),))
+    data = tmp_path / "data"
+    _Quiet.requests.clear()
+    folder = download_dataset("test-remote", data_dir=data, progress=False)
+    # only the listed files, at their paths in the dataset folder (data/ stripped)
+    assert _files(folder) == {"s1/a b.csv", "s1/b.csv", "s2/c.csv", "README.md"}
+    assert (folder / "s1" / "a b.csv").read_bytes() == b"1,2\n"
+    assert sorted(_Quiet.requests) == sorted(f"/repo/c0ffee/{p.replace(' ', '%20')}" for p in FILES)
+    assert not (data / ".downloads").exists()
+    # a second run resumes: intact files are not fetched again, a damaged one is
+    (folder / "s2" / "c.csv").write_bytes(b"damaged")
+    (folder / "s1" / "b.csv").unlink()
+    _Quiet.requests.clear()
+    download_dataset("test-remote", data_dir=data, progress=False)
+    assert sorted(_Quiet.requests) == ["/repo/c0ffee/data/s1/b.csv", "/repo/c0ffee/data/s2/c.csv"]
+    assert (folder / "s2" / "c.csv").read_bytes() == b"5,6\n"
+
+
+def test_manifest_file_with_wrong_content_is_refused(server, remote, monkeypatch, tmp_path):
+    url, served = server
+    _published(served, {**FILES, "data/s2/c.csv": b"tampered"})
+    monkeypatch.setattr(remote, "downloads", (_manifest_download(url, tmp_path, FILES),))
+    data = tmp_path / "data"
+    with pytest.raises(DataFormatError) as err:
+        download_dataset("test-remote", data_dir=data, progress=False)
+    assert str(data / "RemoteDataset" / "s2" / "c.csv") in str(err.value)
+    assert not (data / "RemoteDataset" / "s2" / "c.csv").exists()  # never kept
+    # a file the server does not have
+    (served / "repo" / "c0ffee" / "data" / "s2" / "c.csv").unlink()
+    with pytest.raises(DataNotFoundError, match="s2/c.csv"):
+        download_dataset("test-remote", data_dir=data, progress=False)
+    assert not (data / "RemoteDataset" / "s2").exists()  # no empty folder left behind
+    assert (data / "RemoteDataset" / "s1" / "b.csv").read_bytes() == b"3,4\n"  # verified: kept
+    # the manifest itself is pinned by the Download's sha256
+    (d,) = remote.downloads
+    monkeypatch.setattr(remote, "downloads", (Download(d.url, "0" * 64, manifest=d.manifest),))
+    with pytest.raises(DataFormatError, match="remote.tsv.gz: SHA-256 does not match"):
+        download_dataset("test-remote", data_dir=data, progress=False)
+
+
+def test_manifest_download_does_not_follow_links_out(server, remote, monkeypatch, tmp_path):
+    url, served = server
+    _published(served, FILES)
+    monkeypatch.setattr(remote, "downloads", (_manifest_download(url, tmp_path, FILES),))
+    folder = tmp_path / "data" / "RemoteDataset"
+    folder.mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (folder / "s2").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(DataFormatError, match="outside the dataset folder"):
+        download_dataset("test-remote", data_dir=tmp_path / "data", progress=False)
+    assert not list((tmp_path / "elsewhere").iterdir())
+
+
+def test_unreachable_manifest_source_leaves_no_folder(remote, monkeypatch, tmp_path):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    download = _manifest_download(f"http://127.0.0.1:{port}", tmp_path, FILES)
+    monkeypatch.setattr(remote, "downloads", (download,))
+    with pytest.raises(DataNotFoundError, match=str(port)):
+        download_dataset("test-remote", data_dir=tmp_path / "data", progress=False)
+    assert not (tmp_path / "data" / "RemoteDataset").exists()
+
+
+def test_unverified_download_says_why(server, remote, monkeypatch, tmp_path, caplog):
+    url, served = server
+    (served / "notes.txt").write_bytes(b"notes")
+    why = "the publisher gives no checksum"
+    plain = Download(f"{url}/notes.txt", None, extract=False, unverified=why)
+    monkeypatch.setattr(remote, "downloads", (plain,))
+    with caplog.at_level(logging.WARNING, logger="myoshift.datasets.download"):
+        download_dataset("test-remote", data_dir=tmp_path / "data", progress=False)
+    assert f"{url}/notes.txt is NOT verified: {why}" in caplog.text

@@ -12,6 +12,7 @@ from myoshift.datasets.folder import FolderDataset, pattern_to_regex
 from myoshift.errors import ConfigError, DataFormatError, DataNotFoundError
 from myoshift.recording import UNLABELLED, Layout
 from tests.conftest import require_dataset
+from tests.datasets.helpers import assert_error_names_file
 
 LIBEMG_CLASSES = ("no motion", "hand close", "hand open", "wrist extension", "wrist flexion")
 LIBEMG_MAP = {2: 0, 0: 1, 1: 2, 3: 3, 4: 4}
@@ -165,6 +166,44 @@ def test_bad_text_files_name_the_file(tmp_path: Path, name: str, content: str, n
     with pytest.raises(DataFormatError) as err:
         ds.load(show_progress=False)
     assert str(path) in str(err.value) and needle in str(err.value)
+
+
+@pytest.mark.parametrize("use_cache", [False, True])
+def test_a_file_with_fewer_columns_than_the_others_is_named(
+    tmp_path: Path, use_cache: bool
+) -> None:
+    """Without n_channels, a 7-column file among 8-column ones fails at load, naming it
+    and the count the other files have (not later, in windowing)."""
+    rng = np.random.default_rng(0)
+    for subject, cls in ((1, 0), (1, 1), (2, 0)):
+        _csv(tmp_path / f"s{subject}" / f"C_{cls}.csv", rng.normal(size=(20, 8)))
+    bad = _csv(tmp_path / "s2" / "C_1.csv", rng.normal(size=(20, 7)))
+    ds = FolderDataset(
+        tmp_path, "s{subject}/C_{class}.csv", fs=100, cache_dir=tmp_path / "c", use_cache=use_cache
+    )
+    for _ in range(2):  # a second load (per-file cache entries written) still refuses
+        with pytest.raises(DataFormatError) as err:
+            ds.load(show_progress=False)
+        message = str(err.value)
+        assert message.startswith(f"{bad}: 7 EMG channels, expected 8 like 3 of the 4 files")
+        assert "\n" not in message
+    # the subjects given as text find the subjects parsed from the names as numbers
+    assert ds.load(subjects=["1"], show_progress=False).unique("subject") == [1]
+    # with n_channels the file is checked as it is read, whichever it is
+    with pytest.raises(DataFormatError, match="7 EMG channels, expected n_channels=8"):
+        FolderDataset(tmp_path, "s2/C_{class}.csv", fs=100, n_channels=8, use_cache=False).load(
+            show_progress=False
+        )
+    # a label column named in column_map: the EMG is the rest, checked the same way
+    _csv(tmp_path / "lab" / "a.csv", np.c_[rng.normal(size=(20, 8)), np.zeros(20)])
+    short = _csv(tmp_path / "lab" / "b.csv", np.c_[rng.normal(size=(20, 7)), np.zeros(20)])
+    _csv(tmp_path / "lab" / "c.csv", np.c_[rng.normal(size=(20, 8)), np.zeros(20)])
+    labelled = FolderDataset(
+        tmp_path / "lab", "{name}.csv", fs=100, column_map={"label": -1}, use_cache=False
+    )
+    assert_error_names_file(
+        lambda: labelled.load(show_progress=False), short, "7 EMG channels, expected 8"
+    )
 
 
 def test_bad_labels_and_binary_files(tmp_path: Path) -> None:

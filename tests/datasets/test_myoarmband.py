@@ -69,6 +69,22 @@ def test_missing_files_in_a_session_warn_and_load_the_rest(
     assert "3 of 28 files" in caplog.text
 
 
+def test_missing_session_warns_like_a_missing_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An evaluation person without ``Test1/`` loads the other sessions, with a warning
+    naming the subject and the session (as a session missing some files does)."""
+    for session in ("training0", "Test0"):
+        _write_session(tmp_path, "EvaluationDataset", "Male3", session)
+    _write_session(tmp_path, "PreTrainingDataset", "Male3", "training0")
+    with caplog.at_level(logging.WARNING, logger="myoshift.datasets.myoarmband"):
+        rs = _load(tmp_path)
+    assert sorted(rs.select(subject="eval-Male3").unique("session")) == ["Test0", "training0"]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1, warned  # the complete pre-training person is silent
+    assert "eval-Male3/Test1" in warned[0] and "EvaluationDataset/Male3/Test1/" in warned[0]
+
+
 @pytest.mark.parametrize(
     ("name", "content", "needle"),
     [

@@ -103,6 +103,18 @@ def _bad_cases(tmp_path: Path) -> list[tuple[Path, str]]:
     return out
 
 
+@pytest.mark.parametrize(("exercise", "expected"), [(1, "1..12"), (2, "1..17 (or 13..29)")])
+def test_unknown_code_message_says_each_range_once(
+    tmp_path: Path, exercise: int, expected: str
+) -> None:
+    path = _mat(tmp_path, 1, exercise, np.r_[_local_labels(exercise), 40])
+    with pytest.raises(DataFormatError) as err:
+        NinaproDB1(data_dir=tmp_path, use_cache=False).load(show_progress=False)
+    message = str(err.value)
+    assert str(path) in message and "\n" not in message
+    assert message.endswith(f"expected 0 (rest) and {expected}")
+
+
 def test_bad_files_name_the_file(tmp_path: Path) -> None:
     for path, needle in _bad_cases(tmp_path):
         ds = NinaproDB1(data_dir=path.parents[2], use_cache=False)

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from myoshift.errors import DataFormatError
 
@@ -165,6 +164,8 @@ def _parse_large(
     path: Path, text: str | None, delimiter: str | None, skip_header: int, n_columns: int | None
 ) -> np.ndarray:
     """pandas' C reader: about twice as fast as NumPy's on large files."""
+    import pandas as pd  # here, not at module level: keeps `import myoshift.datasets` light
+
     try:
         frame = pd.read_csv(
             path if text is None else io.StringIO(text),

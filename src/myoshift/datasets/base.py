@@ -16,9 +16,11 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +31,8 @@ from myoshift.progress import progress
 from myoshift.recording import Recording, RecordingSet
 
 log = logging.getLogger(__name__)
+
+_INT = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,53 @@ class Unit:
 
 @dataclass(frozen=True)
 class Download:
-    """A public archive of the dataset: where it is and what it must hash to."""
+    """A public source of the dataset's files and what they must hash to.
+
+    Attributes
+    ----------
+    url : str
+        An archive or a single file; with ``manifest``, the base URL the manifest's
+        paths are appended to (e.g. ``https://raw.githubusercontent.com/O/R/<commit>/``).
+    sha256 : str or None
+        SHA-256 of the file at ``url``, or with ``manifest`` of the manifest itself
+        (whose lines give every file's SHA-256). None: the download is not verified.
+    filename : str, optional
+        Local name of the downloaded file (default: the URL's last part).
+    extract : bool
+        Extract the archive into the dataset folder (False: place the file there).
+    manifest : str, optional
+        Name of a per-file manifest in ``myoshift/datasets/manifests/`` (see
+        `myoshift.datasets.manifest`): every file is fetched from ``url`` + its source
+        path and checked against its own SHA-256.
+    unverified : str
+        Why ``sha256`` is None (printed when the download runs).
+    """
 
     url: str
     sha256: str | None
     filename: str | None = None
     extract: bool = True
+    manifest: str | None = None
+    unverified: str = ""
+
+    def __post_init__(self) -> None:
+        digest = self.sha256
+        if digest is not None and not (
+            len(digest) == 64 and all(c in "0123456789abcdefABCDEF" for c in digest)
+        ):
+            raise ConfigError(f"Download({self.url!r}): sha256 must be 64 hex digits or None")
+        if self.manifest is not None and digest is None:
+            raise ConfigError(f"Download({self.url!r}): a manifest needs its sha256")
+
+
+def github_files(repo: str, commit: str, manifest: str, sha256: str) -> Download:
+    """The files of GitHub repository ``repo`` (``"OWNER/NAME"``) at ``commit`` (40 hex
+    digits, never a branch) listed in ``manifest``, each fetched from
+    ``raw.githubusercontent.com`` and verified (see `myoshift.datasets.manifest`)."""
+    if len(commit) != 40 or not all(c in "0123456789abcdef" for c in commit):
+        raise ConfigError(f"github_files({repo!r}): commit must be a full 40-digit hash")
+    url = f"https://raw.githubusercontent.com/{repo}/{commit}/"
+    return Download(url, sha256, manifest=manifest)
 
 
 class Dataset(ABC):
@@ -118,6 +163,9 @@ class Dataset(ABC):
     ) -> RecordingSet:
         """Load (from cache when valid) the recordings of ``subjects`` (default: all).
 
+        Subjects compare by value whatever their type (`subject_key`: ``"1"`` and
+        ``"01"`` find the subject ``1``); a single subject may be given alone.
+
         With the cache on, loading the whole dataset is itself one cache entry that lists
         every folder and file under the dataset folder with its stat signature
         (`cache.snapshot`), so a repeated load costs one ``stat`` per path and one file
@@ -176,19 +224,33 @@ class Dataset(ABC):
         if not units:
             raise DataNotFoundError(f"dataset {self.name!r}: no recordings found under {root}")
         if subjects is not None:
-            wanted = list(subjects)
-            present = {u.subject for u in units}
-            missing = [s for s in wanted if s not in present]
-            if missing:
-                raise DataNotFoundError(
-                    f"dataset {self.name!r}: subject(s) {missing} not found under {root}; "
-                    f"present: {sorted(present)}"
-                )
-            units = [u for u in units if u.subject in wanted]
+            units = self._select(root, units, subjects)
         recs: list[Recording] = []
         for unit in progress(units, f"loading {self.name}", enabled=show_progress):
             recs.extend(self._load_unit(root, unit))
+        self.check_loaded(root, recs)
         return RecordingSet(recs)
+
+    def _select(self, root: Path, units: list[Unit], subjects: Iterable[Any]) -> list[Unit]:
+        """The units of ``subjects``, compared by `subject_key` (``"1"`` finds ``1``)."""
+        wanted = [subjects] if isinstance(subjects, str | Integral) else list(subjects)
+        present = {subject_key(u.subject) for u in units}
+        missing = [s for s in wanted if subject_key(s) not in present]
+        if missing:
+            shown = sorted((u.subject for u in units), key=lambda s: (str(type(s)), s))
+            raise DataNotFoundError(
+                f"dataset {self.name!r}: subject(s) {missing} not found under {root}; "
+                f"present: {list(dict.fromkeys(shown))}"
+            )
+        keys = {subject_key(s) for s in wanted}
+        return [u for u in units if subject_key(u.subject) in keys]
+
+    def check_loaded(self, root: Path, recordings: list[Recording]) -> None:
+        """Checks across the files of a load (each file is checked as it is parsed).
+
+        Raises `DataFormatError` naming the odd file; the default checks nothing.
+        """
+        return None
 
     def _load_unit(self, root: Path, unit: Unit) -> list[Recording]:
         if not self.use_cache:
@@ -219,6 +281,17 @@ class Dataset(ABC):
             "n_channels": cls.n_channels,
             "classes": list(cls.class_names),
         }
+
+
+def subject_key(subject: Any) -> Any:
+    """What subjects are compared by: an integer for ``1``, ``"1"`` or ``"01"``, else
+    the text (so a subject typed on a command line finds one parsed as a number)."""
+    if isinstance(subject, Integral) and not isinstance(subject, bool):
+        return int(subject)
+    if isinstance(subject, str):
+        text = subject.strip()
+        return int(text) if _INT.fullmatch(text) else text
+    return subject
 
 
 def _safe(key: str) -> str:

@@ -1,45 +1,39 @@
-"""Download a dataset's public archives: streamed, checksum-verified, safely extracted.
+"""Download a dataset's public files: streamed, checksum-verified, safely extracted.
+
+A dataset's `Download` entries are archives or single files with their SHA-256, or
+per-file manifests (`myoshift.datasets.manifest`): every file fetched from a
+commit-pinned address and checked against its own SHA-256, several at a time; files
+already present and intact are not fetched again, so an interrupted download resumes.
+An entry without a checksum downloads with a warning saying why it is unverified.
 
 The transfer and the checksum are pooch's job (`pooch.retrieve` streams into a temporary
-file next to the target and only moves it into place once its SHA-256 matches). This
-module adds what pooch does not promise: extraction that never writes outside the
-dataset's folder. Every member of a zip or tar archive is checked *before* anything is
-written; absolute paths, ``..`` components, links whose target leaves the folder and
-special files (devices, FIFOs) are refused with a `DataFormatError` naming the archive and
-the member. Members are first extracted into a staging folder inside the data directory
-and then moved into ``<data_dir>/<dataset folder>/``, so an interrupted extraction leaves
-no half-written dataset folder.
-
-If every member of an archive sits under one wrapper folder (GitHub's ``<repo>-master/``
-and the like, or a folder named as the dataset folder or the archive), that folder is
-stripped so the files land directly in the dataset folder.
+file next to the target and only moves it into place once its SHA-256 matches).
+Archives are extracted by `myoshift.datasets._extract.safe_extract`, which never writes
+outside the dataset's folder. A download that fails leaves no empty folders behind.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-import shutil
-import stat
 import tarfile
-import tempfile
 import zipfile
-from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from myoshift.datasets._extract import safe_extract
 from myoshift.datasets.base import Download, get_dataset
+from myoshift.datasets.manifest import read_manifest
 from myoshift.datasets.paths import resolve_data_dir
 from myoshift.errors import ConfigError, DataFormatError, DataNotFoundError
+from myoshift.progress import progress as report_progress
 from myoshift.progress import progress_enabled
 
 log = logging.getLogger(__name__)
 
-__all__ = ["download_dataset", "fetch", "safe_extract"]
-
-_GITHUB_WRAPPER = re.compile(r"-(master|main|HEAD|[0-9a-f]{7,40})$")
+__all__ = ["download_dataset", "fetch", "fetch_files", "safe_extract"]
 
 
 class _RichBar:
@@ -102,7 +96,8 @@ def fetch(download: Download, folder: Path, progress: bool = True) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     known = None if download.sha256 is None else f"sha256:{download.sha256.lower()}"
     if known is None:
-        log.warning("no checksum declared for %s; the download is not verified", download.url)
+        why = download.unverified or "no checksum declared"
+        log.warning("%s is NOT verified: %s", download.url, why)
     bar: Any = _RichBar(f"downloading {name}") if progress and progress_enabled() else False
     try:
         path = pooch.retrieve(
@@ -120,163 +115,75 @@ def fetch(download: Download, folder: Path, progress: bool = True) -> Path:
     return Path(path)
 
 
-def _check_member(archive: Path, name: str) -> PurePosixPath:
-    """The member's path relative to the target, or raise if it could leave it."""
-    norm = name.replace("\\", "/")
-    pure = PurePosixPath(norm)
-    if pure.is_absolute() or norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
-        raise DataFormatError(archive, f"member {name!r} has an absolute path; refusing to extract")
-    if ".." in pure.parts:
-        raise DataFormatError(
-            archive, f"member {name!r} contains '..' and could leave the target; refusing"
-        )
-    return pure
-
-
-def _check_link(archive: Path, name: str, rel: PurePosixPath, target: str) -> None:
-    """A link member may only point inside the target folder."""
-    tgt = PurePosixPath(target.replace("\\", "/"))
-    if tgt.is_absolute():
-        raise DataFormatError(
-            archive, f"member {name!r} is a link to absolute path {target!r}; refusing"
-        )
-    depth = 0
-    for part in (*rel.parent.parts, *tgt.parts):
-        if part == "..":
-            depth -= 1
-        elif part not in ("", "."):
-            depth += 1
-        if depth < 0:
-            raise DataFormatError(
-                archive, f"member {name!r} is a link pointing outside the target ({target!r})"
-            )
-
-
-def _zip_members(archive: Path, zf: zipfile.ZipFile) -> list[PurePosixPath]:
-    rels = []
-    for info in zf.infolist():
-        rel = _check_member(archive, info.filename)
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):  # zipfile writes links as small text files; check anyway
-            _check_link(archive, info.filename, rel, zf.read(info).decode("utf-8", "replace"))
-        rels.append(rel)
-    return rels
-
-
-def _tar_members(archive: Path, tf: tarfile.TarFile) -> list[PurePosixPath]:
-    rels = []
-    for m in tf.getmembers():
-        rel = _check_member(archive, m.name)
-        if m.issym():
-            _check_link(archive, m.name, rel, m.linkname)
-        elif m.islnk():
-            _check_link(archive, m.name, PurePosixPath("x"), m.linkname)
-        elif not (m.isfile() or m.isdir()):
-            raise DataFormatError(
-                archive, f"member {m.name!r} is a special file (device/FIFO); refusing"
-            )
-        rels.append(rel)
-    return rels
-
-
-def _wrapper_folder(
-    archive: Path, rels: Iterable[PurePosixPath], dirs: set[str], folder: str | None
-) -> str | None:
-    """The archive's single top-level folder if it is a mere wrapper, else None.
-
-    A wrapper is named like the dataset folder, like the archive itself, or as GitHub
-    names its archives (``<repo>-master``, ``-main``, ``-HEAD`` or ``-<commit>``). Any
-    other single top folder (e.g. one subject's ``s2/``) is kept.
-    """
-    tops = {r.parts[0] for r in rels if r.parts and r.parts[0] not in ("", ".")}
-    if len(tops) != 1:
-        return None
-    top = next(iter(tops))
-    if top not in dirs:
-        return None
-    stem = archive.name.split(".")[0]
-    if top in {folder, stem} or _GITHUB_WRAPPER.search(top):
-        return top
-    return None
-
-
-def safe_extract(
-    archive: str | os.PathLike[str], target: str | os.PathLike[str], folder: str | None = None
+def fetch_files(
+    download: Download, target: Path, progress_bar: bool = True, workers: int = 8
 ) -> list[Path]:
-    """Extract a zip/tar archive into ``target`` without ever writing outside it.
+    """Fetch every file of ``download.manifest`` into ``target``, each verified.
 
-    All members are validated before anything is written. A single top-level wrapper
-    folder is stripped when it is named like ``folder`` (default: ``target``'s name),
-    like the archive, or like a GitHub archive (``<repo>-master`` ...). Existing files
-    in ``target`` with the same names are replaced.
+    Files already in ``target`` with the listed size and SHA-256 are kept; the others
+    are fetched from ``download.url`` + their source path, ``workers`` at a time.
 
     Returns
     -------
     list of Path
-        The extracted files (not folders), inside ``target``.
+        Every file of the manifest, in ``target``.
 
     Raises
     ------
     DataFormatError
-        The archive is unreadable, or a member's path is absolute, contains ``..``, is a
-        link leaving the target, or is a special file. Nothing is written in that case.
+        The manifest does not match ``download.sha256``, or a file's SHA-256 differs
+        from the manifest (that file is not kept; the verified ones are).
+    DataNotFoundError
+        A file could not be downloaded.
     """
-    archive, target = Path(archive), Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-extract-", dir=target.parent))
+    import pooch
+
+    if download.manifest is None or download.sha256 is None:
+        raise ConfigError(f"Download({download.url!r}) has no manifest and its sha256")
+    entries = read_manifest(download.manifest, download.sha256)
+    todo = [e for e in entries if not e.found_in(target)]
+    for e in todo:  # e.g. a link already in the folder, pointing elsewhere
+        if not (target / e.path).parent.resolve().is_relative_to(target.resolve()):
+            raise DataFormatError(target / e.path, "would be written outside the dataset folder")
+    log.info("%s: %d of %d files to fetch", download.manifest, len(todo), len(entries))
+    quiet, level = pooch.get_logger(), pooch.get_logger().level
+    quiet.setLevel(logging.WARNING)  # not one line per file
     try:
-        try:
-            if zipfile.is_zipfile(archive):
-                with zipfile.ZipFile(archive) as zf:
-                    rels = _zip_members(archive, zf)
-                    dirs = {r.parts[0] for r in rels if len(r.parts) > 1}
-                    dirs |= {i.filename.rstrip("/") for i in zf.infolist() if i.is_dir()}
-                    zf.extractall(staging)
-            elif tarfile.is_tarfile(archive):
-                with tarfile.open(archive) as tf:
-                    rels = _tar_members(archive, tf)
-                    dirs = {r.parts[0] for r in rels if len(r.parts) > 1}
-                    dirs |= {str(PurePosixPath(m.name)) for m in tf.getmembers() if m.isdir()}
-                    tf.extractall(staging, filter="data")
-            else:
-                raise DataFormatError(archive, "not a zip or tar archive")
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
-            raise DataFormatError(archive, f"cannot extract archive: {exc}") from None
-        top = _wrapper_folder(archive, rels, dirs, folder or target.name)
-        source = staging / top if top else staging
-        return _move_tree(source, target)
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            jobs = [
+                pool.submit(
+                    fetch,
+                    Download(e.url(download.url), e.sha256, PurePosixPath(e.path).name),
+                    (target / e.path).parent,
+                    False,
+                )
+                for e in todo
+            ]
+            try:
+                what = f"downloading {download.manifest}"
+                for job in report_progress(as_completed(jobs), what, progress_bar, len(jobs)):
+                    job.result()
+            finally:
+                for job in jobs:
+                    job.cancel()
+    except BaseException:
+        _remove_empty_folders(target)  # what was fetched and verified stays, for a rerun
+        raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _move_tree(source: Path, target: Path) -> list[Path]:
-    """Move every file of ``source`` to the same relative place under ``target``."""
-    moved = []
-    target_abs = target.resolve()
-    for dirpath, dirnames, filenames in os.walk(source):
-        rel = Path(dirpath).relative_to(source)
-        dest_dir = target / rel
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        if not dest_dir.resolve().is_relative_to(target_abs):  # e.g. a pre-existing link
-            raise DataFormatError(dest_dir, "extraction target leaves the dataset folder")
-        links = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
-        dirnames[:] = [d for d in dirnames if d not in links]
-        for f in [*filenames, *links]:
-            dest = dest_dir / f
-            os.replace(Path(dirpath) / f, dest)
-            moved.append(dest)
-    return moved
+        quiet.setLevel(level)
+    return [target / e.path for e in entries]
 
 
 def download_dataset(
     name: str, data_dir: str | os.PathLike[str] | None = None, progress: bool = True
 ) -> Path:
-    """Download and extract every public archive of dataset ``name``.
+    """Download (and extract) every public source of dataset ``name``.
 
     Files go to ``<data_dir>/<dataset folder>/`` (``data_dir`` resolved as everywhere:
     explicit, else ``$MYOSHIFT_DATA``, else the user cache). Archives are downloaded to
     ``<data_dir>/.downloads/``, verified, extracted and then deleted; non-archive files
-    are verified and placed in the dataset folder.
+    are verified and placed in the dataset folder; the files of a manifest are each
+    verified and placed at their path (see `fetch_files`).
 
     Returns
     -------
@@ -289,6 +196,8 @@ def download_dataset(
         Unknown dataset, or one without a public archive.
     DataFormatError
         Checksum mismatch or an unsafe/unreadable archive.
+    DataNotFoundError
+        A server could not be reached or answered with an error.
     """
     ds = get_dataset(name, data_dir=data_dir)
     if not ds.downloads:
@@ -301,6 +210,9 @@ def download_dataset(
     staging = root / ".downloads"
     try:
         for d in ds.downloads:
+            if d.manifest is not None:
+                fetch_files(d, target, progress_bar=progress)
+                continue
             if not d.extract:
                 fetch(d, target, progress=progress)
                 continue
@@ -323,3 +235,9 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
     except OSError:
         pass
+
+
+def _remove_empty_folders(top: Path) -> None:
+    """Remove the empty folders under ``top`` (and ``top`` itself if left empty)."""
+    for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(Path(w[0]).parts)):
+        _remove_if_empty(Path(dirpath))

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from myoshift.datasets._io import read_mat
-from myoshift.datasets.base import Dataset, Download, Unit, register_dataset
+from myoshift.datasets.base import Dataset, Unit, github_files, register_dataset
 from myoshift.errors import DataFormatError
 from myoshift.recording import REST, Layout, Recording
 
@@ -121,13 +121,14 @@ class FlexEMG(Dataset):
     )
     licence = "GPL-3.0"
     url = "https://github.com/a-moin/flexemg"
-    # GitHub's archive of the default branch (unpacks to flexemg-master/); it changes
-    # with the branch, so no checksum can be pinned.
+    # The authors' repository at a fixed commit (its last, 2018-02-07): README, LICENSE,
+    # arraymap.mat and data/ (3 subjects), each file checked against its SHA-256.
     downloads = (
-        Download(
-            url="https://github.com/a-moin/flexemg/archive/refs/heads/master.zip",
-            sha256=None,
-            filename="flexemg-master.zip",
+        github_files(
+            "a-moin/flexemg",
+            "8ce40c5341f7099ea4e6d5db220752cdfaf9c74a",
+            "flexemg.tsv.gz",
+            "76a0e591262d5341e20b7e6b129a02f91ae0ea01e2978b637b58061bb49727b7",
         ),
     )
     fs = 1000.0

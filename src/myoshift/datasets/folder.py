@@ -45,6 +45,7 @@ import json
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,21 @@ class FolderDataset(Dataset):
 
     def parse_unit(self, root: Path, unit: Unit) -> list[Recording]:
         return [self.parse_file(root, path) for path in unit.files]
+
+    def check_loaded(self, root: Path, recordings: list[Recording]) -> None:
+        """Every file must have as many EMG channels as the others (without
+        ``n_channels``, which `parse_file` checks each file against): the odd one out is
+        named, with the count most files have."""
+        counts = Counter(r.n_channels for r in recordings)
+        if self.n_channels or len(counts) < 2:
+            return
+        expected, n_expected = counts.most_common(1)[0]
+        odd = next(r for r in recordings if r.n_channels != expected)
+        raise DataFormatError(
+            root / str(odd.meta["source"]),
+            f"{odd.n_channels} EMG channels, expected {expected} like {n_expected} of the "
+            f"{len(recordings)} files loaded (set n_channels= if {expected} is wrong)",
+        )
 
     # -- parsing ----------------------------------------------------------------------
     def parse_file(self, root: Path, path: Path) -> Recording:

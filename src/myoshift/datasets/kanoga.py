@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from myoshift.datasets._io import natural_key, parse_name, read_numeric_text
-from myoshift.datasets.base import Dataset, Download, Unit, register_dataset
+from myoshift.datasets.base import Dataset, Unit, github_files, register_dataset
 from myoshift.errors import DataFormatError
 from myoshift.recording import Layout, Recording
 
@@ -110,12 +110,14 @@ class Kanoga(Dataset):
         "pronation + hand close",
         "supination + hand close",
     )
-    # GitHub's archive of the default branch: regenerated on every push, no fixed checksum.
+    # The authors' repository at a fixed commit (2020-05-16): README, LICENSE and data/
+    # (5 subjects x 30 days), each file checked against its SHA-256.
     downloads = (
-        Download(
-            url="https://github.com/Suguru55/Wearable_Sensor_Long-term_sEMG_Dataset/archive/refs/heads/master.zip",
-            sha256=None,
-            filename="Wearable_Sensor_Long-term_sEMG_Dataset-master.zip",
+        github_files(
+            "Suguru55/Wearable_Sensor_Long-term_sEMG_Dataset",
+            "005b70cb0fd54f186e4fa17bcf66dcaf32937aa5",
+            "kanoga.tsv.gz",
+            "c4f3068ad6375349d14cab6c36e02a89dcceeaa0fc71f8c46a88aae3e1d074ab",
         ),
     )
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from myoshift.datasets._io import natural_key, parse_name, read_numeric_text
-from myoshift.datasets.base import Dataset, Download, Unit, register_dataset
+from myoshift.datasets.base import Dataset, Unit, github_files, register_dataset
 from myoshift.errors import DataFormatError, DataNotFoundError
 from myoshift.recording import UNLABELLED, Layout, Recording
 
@@ -79,12 +79,14 @@ class LibEMGOneSubject(Dataset):
     fs = 200.0
     n_channels = 8
     class_names = ("no motion", "hand close", "hand open", "wrist extension", "wrist flexion")
-    # GitHub's archive of the default branch: regenerated on every push, no fixed checksum.
+    # LibEMG's repository at a fixed commit (2023-03-23), every file checked against its
+    # SHA-256.
     downloads = (
-        Download(
-            url="https://github.com/libemg/OneSubjectMyoDataset/archive/HEAD.zip",
-            sha256=None,
-            filename="OneSubjectMyoDataset-HEAD.zip",
+        github_files(
+            "LibEMG/OneSubjectMyoDataset",
+            "98d323eb224f3a270ce9c230b3dc9f7de5d9b637",
+            "libemg-onesubject.tsv.gz",
+            "59969217f255a6c76e564ac4a4070e7c8d9d2a538bd9b12071b2c174f286ab8e",
         ),
     )
 

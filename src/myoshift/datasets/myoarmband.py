@@ -29,8 +29,9 @@ Metadata per recording: ``dataset`` ("myoarmband"), ``subject`` (see above), ``p
 (1..4, = repetition), ``gesture`` (0..6, = label), ``file_index`` (K) and ``source``
 (path relative to the dataset folder).
 
-Missing people or sessions are normal (a partial download loads what is there); a
-session with fewer than 28 files is loaded with a logged warning. Empty or truncated
+Missing people are normal (a partial download loads what is there); a missing session
+(e.g. an evaluation person without ``Test1/``) and a session with fewer than 28 files
+are loaded with a logged warning naming the subject and the session. Empty or truncated
 ``.dat`` files and file names with an index outside 0..27 raise `DataFormatError`.
 """
 
@@ -43,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from myoshift.datasets._io import parse_name, read_int16_dat
-from myoshift.datasets.base import Dataset, Download, Unit, register_dataset
+from myoshift.datasets.base import Dataset, Unit, github_files, register_dataset
 from myoshift.errors import DataFormatError
 from myoshift.recording import Layout, Recording
 
@@ -59,6 +60,7 @@ _SPLITS = (
     ("PreTrainingDataset", "pretraining", "pre", ("training0",)),
     ("EvaluationDataset", "evaluation", "eval", ("training0", "Test0", "Test1")),
 )
+_SESSIONS = {d: sessions for d, _, _, sessions in _SPLITS}
 _PERSON = re.compile(r"(?P<gender>Female|Male)(?P<index>\d+)")
 _CLASSE = re.compile(r"classe_(?P<k>\d+)\.dat")
 
@@ -105,13 +107,15 @@ class MyoArmband(Dataset):
         "hand close",
         "hand open",
     )
-    # GitHub's archive of the default branch; it is regenerated on every push, so no
-    # fixed checksum can be published (the code in the repository is downloaded too).
+    # The authors' repository at a fixed commit (2022-02-17): README, LICENSE and the two
+    # data folders (not the code, nor the trained networks' pickles kept beside the
+    # data), each file checked against its SHA-256.
     downloads = (
-        Download(
-            url="https://github.com/UlysseCoteAllard/MyoArmbandDataset/archive/refs/heads/master.zip",
-            sha256=None,
-            filename="MyoArmbandDataset-master.zip",
+        github_files(
+            "UlysseCoteAllard/MyoArmbandDataset",
+            "4de3efef85356fbf565d96a150f386d99165cfee",
+            "myoarmband.tsv.gz",
+            "1e173b0ecfd81ca01287848754140fa4e2c432ab1595b9b060a4309b49368020",
         ),
     )
 
@@ -179,6 +183,16 @@ class MyoArmband(Dataset):
                     class_names=self.class_names,
                 )
             )
+        split_dir, person = unit.files[0].relative_to(root).parts[:2]
+        for session in _SESSIONS[split_dir]:
+            if session not in per_session:
+                log.warning(
+                    "myoarmband: %s/%s has no classe_*.dat files (%s missing or empty); "
+                    "loaded the other sessions",
+                    unit.subject,
+                    session,
+                    f"{split_dir}/{person}/{session}/",
+                )
         for session, present in per_session.items():
             if len(present) < N_FILES:
                 missing = sorted(set(range(N_FILES)) - present)

@@ -247,8 +247,9 @@ def _global_codes(path: Path, labels: np.ndarray, exercise: int) -> np.ndarray:
     if offset and lo > offset and hi <= offset + n_moves:
         return labels  # already globally numbered
     bad = moving[(moving < 1) | (moving > n_moves)]
+    expected = f"1..{n_moves}" + (f" (or {offset + 1}..{offset + n_moves})" if offset else "")
     raise DataFormatError(
         path,
         f"unknown movement code {int(bad[0])} in 'restimulus' for exercise {exercise}; "
-        f"expected 0 (rest) and 1..{n_moves} (or {offset + 1}..{offset + n_moves})",
+        f"expected 0 (rest) and {expected}",
     )

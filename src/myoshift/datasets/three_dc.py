@@ -61,7 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from myoshift.datasets._io import natural_key, parse_name, read_numeric_text
-from myoshift.datasets.base import Dataset, Download, Unit, register_dataset
+from myoshift.datasets.base import Dataset, Unit, github_files, register_dataset
 from myoshift.errors import DataFormatError
 from myoshift.recording import AuxStream, Layout, Recording
 
@@ -139,12 +139,14 @@ class ThreeDC(Dataset):
         "chuck grip",
         "pinch grip",
     )
-    # GitHub's archive of the default branch: regenerated on every push, no fixed checksum.
+    # LibEMG's repository at a fixed commit (2023-03-23): README and the 22 participant
+    # folders, each file checked against its SHA-256.
     downloads = (
-        Download(
-            url="https://github.com/libemg/3DCDataset/archive/HEAD.zip",
-            sha256=None,
-            filename="3DCDataset-HEAD.zip",
+        github_files(
+            "LibEMG/3DCDataset",
+            "1af9058237a5d79a883feb2ce61f4d59090288ac",
+            "3dc.tsv.gz",
+            "a5d787e41ea62658c69b5ee813ca8341847154b588e2c3a6ceb25df6e60920ed",
         ),
     )
 

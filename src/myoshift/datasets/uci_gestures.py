@@ -154,12 +154,18 @@ class UCIGestures(Dataset):
     licence = "CC BY 4.0"
     url = "https://archive.ics.uci.edu/dataset/481/emg+data+for+gestures"
     # The UCI zip holds the subject folders under one top-level folder (stripped on
-    # extraction); UCI publishes no checksum, so none is pinned.
+    # extraction). It cannot be pinned: see `unverified`.
     downloads = (
         Download(
             url="https://archive.ics.uci.edu/static/public/481/emg+data+for+gestures.zip",
             sha256=None,
             filename="emg+data+for+gestures.zip",
+            unverified=(
+                "UCI publishes neither a checksum nor a versioned address for this "
+                "archive, and it could not be fetched to compute one (no internet where "
+                "the downloads were pinned; the development data holds 5 of its 36 "
+                "subjects as loose files)"
+            ),
         ),
     )
     fs = MYO_FS

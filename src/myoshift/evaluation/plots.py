@@ -1,4 +1,8 @@
-"""Benchmark figures as PNG files (matplotlib, Agg backend: no display needed)."""
+"""Benchmark figures as PNG files (matplotlib, Agg backend: no display needed).
+
+Fold labels are in natural order (1, 2, ..., 10), calibration budgets and gaps get
+integer ticks, and spreads are over people (`myoshift.evaluation.stats`).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
-from myoshift.evaluation.stats import per_fold
-from myoshift.evaluation.units import sorted_values
+from myoshift.evaluation.stats import per_fold, per_person
+from myoshift.evaluation.units import order_key, sorted_values
+
+#: above this many classes a confusion matrix has no numbers in its cells (see
+#: `top_confusions` for the table the report adds instead)
+ANNOTATE_MAX = 15
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -36,46 +45,70 @@ def _limits(df: pd.DataFrame) -> tuple[float, float]:
     )
 
 
-def _metric(results: pd.DataFrame, metric: str) -> pd.DataFrame:
-    pf = per_fold(results)
-    return pf[pf["metric"] == metric]
+def _base(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the base test condition (no electrode shift)."""
+    return df[df["condition"].fillna("") == ""] if "condition" in df else df
+
+
+def _pairing_key(p: Any) -> tuple[Any, ...]:
+    return tuple(order_key(v) for v in str(p).split("->"))
+
+
+def _tick_labels(ax: Any, x: np.ndarray, labels: Sequence[str]) -> None:
+    long = len(labels) > 12 or max((len(s) for s in labels), default=0) > 4
+    ax.set_xticks(x)
+    ax.set_xticklabels(
+        labels, rotation=45 if long else 0, ha="right" if long else "center", fontsize=8
+    )
 
 
 def per_subject_bars(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path | None:
-    """Grouped bars: one group per fold (subject), one bar per method; a panel per budget."""
-    df = _metric(results, metric)
-    df = df[df["condition"].fillna("") == ""] if "condition" in df else df
-    if df.empty:
+    """Bars per fold (folds in natural order), one bar per method; a panel per budget.
+
+    Where folds have several pairings (cross-day: day 1 -> 3, day 3 -> 4, ...), one group
+    per pairing instead: the bar is the mean over people, each dot one person.
+    """
+    pf = _base(per_fold(results))
+    pf = pf[pf["metric"] == metric]
+    if pf.empty:
         return None
+    by_pairing = pf["pairing"].nunique() > 1
+    if by_pairing:
+        df = _base(per_person(results))
+        df = df[df["metric"] == metric].rename(columns={"pairing": "x"})
+        xs = sorted(df["x"].unique(), key=_pairing_key)
+    else:
+        df = pf.rename(columns={"fold": "x"})
+        xs = sorted_values(df["x"].tolist())
     cals = sorted(df["calibration"].unique())
     methods = sorted(df["method"].unique())
-    folds = list(dict.fromkeys(df["fold"]))
-    fig, axes = plt.subplots(
-        len(cals),
-        1,
-        figsize=(max(6, 0.5 * len(folds) * len(methods) + 2), 3 * len(cals)),
-        squeeze=False,
-    )
+    width_in = min(18.0, max(6.0, 0.3 * len(xs) * len(methods) + 2))
+    fig, axes = plt.subplots(len(cals), 1, figsize=(width_in, 3 * len(cals)), squeeze=False)
     width = 0.8 / len(methods)
-    x = np.arange(len(folds))
+    x = np.arange(len(xs))
     for ax, cal in zip(axes[:, 0], cals):
         sub = df[df["calibration"] == cal]
         for i, m in enumerate(methods):
-            vals = sub[sub["method"] == m].set_index("fold")["value"].reindex(folds)
-            ax.bar(x + i * width, vals.to_numpy(), width, label=m)
-        ax.set_xticks(x + width * (len(methods) - 1) / 2)
-        ax.set_xticklabels(folds, rotation=45, ha="right", fontsize=8)
+            rows = sub[sub["method"] == m]
+            mean = rows.groupby("x")["value"].mean().reindex(xs)
+            ax.bar(x + i * width, mean.to_numpy(), width, label=m)
+            if by_pairing and rows.groupby("x")["value"].size().max() > 1:  # dots: people
+                pos = {v: j for j, v in enumerate(xs)}
+                px = [pos[v] + i * width for v in rows["x"]]
+                ax.plot(px, rows["value"], ls="none", marker=".", color="black", markersize=3)
+        _tick_labels(ax, x + width * (len(methods) - 1) / 2, [str(v) for v in xs])
+        ax.set_xlabel("pairing (train -> test)" if by_pairing else "fold")
         ax.set_ylabel(metric)
         ax.set_ylim(*_limits(df))
-        ax.set_title(f"calibration {cal}")
+        ax.set_title(f"calibration {cal}", fontsize=9)
         ax.legend(fontsize=8)
     return _save(fig, path)
 
 
 def calibration_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path | None:
-    """Mean ± std across folds against the calibration budget, one line per method."""
-    df = _metric(results, metric)
-    df = df[df["condition"].fillna("") == ""] if "condition" in df else df
+    """Mean ± sd over people against the calibration budget, one line per method."""
+    df = _base(per_person(results, pairings=False))
+    df = df[df["metric"] == metric]
     if df.empty or df["calibration"].nunique() < 2:
         return None
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -85,7 +118,8 @@ def calibration_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy
         ax.errorbar(
             mean.index, mean.to_numpy(), yerr=std.to_numpy(), marker="o", capsize=3, label=m
         )
-    ax.set_xlabel("calibration budget (repetitions)")
+    ax.set_xticks(sorted(int(c) for c in df["calibration"].unique()))
+    ax.set_xlabel("calibration budget (repetitions of the target)")
     ax.set_ylabel(metric)
     ax.set_ylim(*_limits(df))
     ax.legend(fontsize=8)
@@ -93,30 +127,39 @@ def calibration_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy
 
 
 def gap_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path | None:
-    """Accuracy against the gap between the first training day/session and the test one."""
+    """Mean over people against the gap between the first (training) day and the test one."""
     if "gap" not in results or results["gap"].isna().all():
         return None
-    df = results[(results["metric"] == metric)].dropna(subset=["gap", "value"])
+    df = _base(results[(results["metric"] == metric)]).dropna(subset=["gap", "value"])
     if df.empty:
         return None
     if "train_domain" in df and df["train_domain"].nunique() > 1:
         # day 1 -> day d folds only (d -> d+1 folds all have gap 1)
         first = sorted_values(df["train_domain"].astype(str).tolist())[0]
         df = df[df["train_domain"].astype(str) == first]
+    person = df["subject"].astype(str) if "subject" in df else df["fold"]
+    df = df.assign(person=person, gap=df["gap"].astype(float))
+    pp = df.groupby(["method", "calibration", "gap", "person"])["value"].mean().reset_index()
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    for (m, cal), sub in df.groupby(["method", "calibration"]):
-        g = sub.groupby("gap")["value"].mean()
-        ax.plot(g.index.astype(float), g.to_numpy(), marker="o", label=f"{m}, cal {cal}")
-    ax.set_xlabel("gap (days / sessions)")
+    for (m, cal), sub in pp.groupby(["method", "calibration"]):
+        g = sub.groupby("gap")["value"]
+        mean, std = g.mean(), g.std().fillna(0)
+        ax.errorbar(
+            mean.index, mean.to_numpy(), yerr=std.to_numpy(), marker="o", capsize=2,
+            label=f"{m}, cal {cal}",
+        )  # fmt: skip
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("gap (days / sessions after the training one)")
     ax.set_ylabel(metric)
-    ax.set_ylim(*_limits(df))
+    ax.set_ylim(*_limits(pp))
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
 def condition_bars(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path | None:
-    """Mean accuracy per test condition (e.g. electrode shift), one bar per method."""
-    df = _metric(results, metric)
+    """Mean over people per test condition (e.g. electrode shift), one bar per method."""
+    df = per_person(results, pairings=False)
+    df = df[df["metric"] == metric]
     if "condition" not in df or (df["condition"].fillna("") == "").all():
         return None
     df = df[df["condition"].fillna("") != ""].copy()
@@ -147,23 +190,28 @@ def condition_bars(results: pd.DataFrame, path: Path, metric: str = "accuracy") 
     return _save(fig, path)
 
 
+def _row_normalised(matrix: np.ndarray) -> np.ndarray:
+    m = np.asarray(matrix, dtype=float)
+    return m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+
+
 def confusion_matrix_plot(
     matrix: np.ndarray, labels: Sequence[str], path: Path, title: str = ""
 ) -> Path:
-    """Row-normalised confusion matrix (rows: true class)."""
-    m = np.asarray(matrix, dtype=float)
-    norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    """Row-normalised confusion matrix (rows: true class), about 0.45 inch per class."""
+    norm = _row_normalised(matrix)
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(max(3.5, 0.45 * n + 2), max(3, 0.45 * n + 1.5)))
+    side = max(3.5, 0.45 * n + 2.5)
+    fig, ax = plt.subplots(figsize=(side + 1, side))
     im = ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
     ax.set_xticks(range(n))
     ax.set_yticks(range(n))
-    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
-    ax.set_yticklabels(labels, fontsize=7)
+    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticklabels(labels, fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
-    if n <= 15:
+    ax.set_title(title, fontsize=10)
+    if n <= ANNOTATE_MAX:
         for i in range(n):
             for j in range(n):
                 if norm[i, j] >= 0.005:
@@ -173,6 +221,30 @@ def confusion_matrix_plot(
                     )
     fig.colorbar(im, ax=ax, fraction=0.046)
     return _save(fig, path)
+
+
+def top_confusions(matrix: np.ndarray, labels: Sequence[str], k: int = 10) -> pd.DataFrame:
+    """The ``k`` largest off-diagonal cells of a confusion matrix (rows: true class).
+
+    Returns ``true``, ``predicted``, ``share of true %`` (row-normalised) and ``windows``
+    (the count), largest share first; cells with no window are left out.
+    """
+    m = np.asarray(matrix)
+    norm = _row_normalised(m)
+    off = [
+        (norm[i, j], int(m[i, j]), labels[i], labels[j])
+        for i in range(len(labels))
+        for j in range(len(labels))
+        if i != j and m[i, j] > 0
+    ]
+    off.sort(key=lambda t: (-t[0], -t[1]))
+    return pd.DataFrame(
+        [
+            {"true": t, "predicted": p, "share of true %": round(100 * s, 1), "windows": c}
+            for s, c, t, p in off[:k]
+        ],
+        columns=["true", "predicted", "share of true %", "windows"],
+    )
 
 
 def summed_confusions(

@@ -36,7 +36,7 @@ from myoshift.evaluation.regimes import Regime, get_regime
 from myoshift.evaluation.report import write_report as _write_report
 from myoshift.evaluation.results import ResultStore, RunKey, config_hash, to_frame
 from myoshift.evaluation.stats import summarize
-from myoshift.evaluation.summary import BenchmarkResult, summary_dict
+from myoshift.evaluation.summary import BenchmarkResult, describe_run, summary_dict
 from myoshift.learn.persistence import save_estimator
 from myoshift.progress import progress
 from myoshift.recording import RecordingSet
@@ -231,6 +231,7 @@ def run_benchmark(
     backend: str = "local",
     scheduler: str | None = None,
     save_models: bool = False,
+    command: Sequence[str] | None = None,
 ) -> BenchmarkResult:
     """Evaluate ``methods`` on ``data`` under ``protocol``.
 
@@ -266,6 +267,9 @@ def run_benchmark(
     save_models : bool
         Save every fitted (and adapted) model to ``out_dir/models/METHOD/FOLD/
         cal<k>-seed<s>/`` in the one save format.
+    command : sequence of str, optional
+        The command line that started the run (the CLI passes its own), recorded in
+        ``meta["command"]``, ``summary.json`` and the report.
 
     Returns
     -------
@@ -275,6 +279,7 @@ def run_benchmark(
     proto = get_protocol(protocol)
     reg = get_regime(regime)
     quick: dict[str, dict[str, Any]] = {}
+    given = dict(overrides or {})  # the caller's, recorded apart from the quick recipe
     if methods is None:
         methods, quick = default_methods()
         overrides = {
@@ -369,6 +374,7 @@ def run_benchmark(
             "n_folds": n_folds,
             "class_names": list(data.class_names),
             "quick_recipe": quick,
+            **describe_run(data, proto, reg, meths, folds, given, quick, command),
         },
     )
     if out is not None:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from myoshift.errors import ConfigError, ShapeError
+
+if TYPE_CHECKING:  # pandas is imported when a metadata table is first built
+    import pandas as pd
 
 REST = 0
 UNLABELLED = -1
@@ -261,6 +263,8 @@ class RecordingSet(Sequence[Recording]):
     @property
     def meta(self) -> pd.DataFrame:
         if self._meta is None:
+            import pandas as pd
+
             rows = [
                 {**r.meta, "n_samples": r.n_samples, "fs": r.fs, "n_channels": r.n_channels}
                 for r in self._recs

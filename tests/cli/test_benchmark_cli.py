@@ -111,3 +111,48 @@ def test_set_file_recipes(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
         assert main([*args, "--set-file", str(bad)]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "tcn.epochz=5"], "method 'tcn': unknown DeepClassifier parameters ['epochz']"),
+        (
+            ["--methods", "lda-td", "--set", "lda-td.classifer=svm"],
+            "unknown ClassicalClassifier parameters ['classifer']",
+        ),
+        (["--methods", "lda-td", "--set", 'lda-td.preprocess=["nope"]'], "nope"),
+        (["--methods", "tcn-lda-ensemble", "--set", "tcn-lda-ensemble.epochs=1"], "weights"),
+        (["--set-file", "RECIPES", "--methods", "tcn"], "unknown DeepClassifier parameters"),
+    ],
+)
+def test_bad_overrides_fail_before_anything_runs(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 12 item 7: one line, exit 2, before the data is read, no results folder."""
+    recipes = tmp_path / "recipes.yaml"
+    recipes.write_text("tcn: {epochs: 1, lr_max: 0.1}\n")
+    args = [str(recipes) if a == "RECIPES" else a for a in args]
+    out = tmp_path / "out"
+    missing_data = tmp_path / "no-data"  # loading would fail with another message
+    rc = main(
+        ["benchmark", "--dataset", "myoarmband", "--data-dir", str(missing_data), *args]
+        + ["--out", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists() and not missing_data.exists()
+
+
+def test_valid_window_and_step_overrides_pass_validation(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """window_ms / step_ms / preprocess are not estimator parameters but are valid overrides."""
+    rc = main(
+        ["benchmark", "--methods", "lda-td", "--subjects", "1,2", "--calibration", "0"]
+        + ["--set", "lda-td.window_ms=150", "--set", "lda-td.step_ms=100"]
+        + ["--set", "lda-td.preprocess=[]", "--n-jobs", "1", "--json", "--out", str(tmp_path)]
+    )
+    assert rc == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["n_failed"] == 0

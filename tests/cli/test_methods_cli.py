@@ -7,7 +7,7 @@ import json
 import pytest
 
 from myoshift.cli.main import main
-from myoshift.learn.methods import method_names
+from myoshift.learn.methods import method_names, methods
 
 
 def test_list_table(capsys: pytest.CaptureFixture[str]) -> None:
@@ -16,6 +16,16 @@ def test_list_table(capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("lda-td", "rf-td", "svm-td", "tcn"):
         assert name in out
     assert "Hudgins" in out and "(default deep)" in out
+
+
+def test_list_citations_are_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    """Citations wrap onto continuation lines, none is cut (issue 12, item 14)."""
+    assert main(["methods", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "..." not in out and "\u2026" not in out
+    words = " ".join(out.split())
+    for spec in methods().values():
+        assert " ".join(spec.citation.split()) in words, spec.name
 
 
 def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:

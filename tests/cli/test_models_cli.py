@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from myoshift.cli.main import main
-from myoshift.models import model_names
+from myoshift.models import get_model_class, model_names
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +43,10 @@ def test_models_list_text_and_errors(capsys: pytest.CaptureFixture[str]) -> None
     for name in model_names():
         assert name in out
     assert "MACs" in out and "params" in out
+    words = " ".join(out.split())  # citations wrap, none is cut (issue 12, item 14)
+    assert "..." not in out and "\u2026" not in out
+    for name in model_names():
+        assert " ".join(get_model_class(name).citation.split()) in words, name
     assert main(["models", "list", "--outputs", "0"]) == 2
     assert "n_outputs must be a positive int" in capsys.readouterr().err
     assert main(["models"]) == 1  # no sub-command: help

@@ -93,10 +93,9 @@ def _run(args: argparse.Namespace) -> int:
     from myoshift.datasets import get_dataset
     from myoshift.evaluation import get_protocol, run_benchmark
     from myoshift.evaluation.backends import validate_backend
-    from myoshift.evaluation.recipes import default_methods
+    from myoshift.evaluation.recipes import default_methods, resolve_method
     from myoshift.evaluation.regimes import get_regime
     from myoshift.evaluation.summary import summary_dict
-    from myoshift.learn.methods import get_method
 
     # validate every name before loading anything
     protocol = get_protocol(args.protocol)
@@ -117,8 +116,14 @@ def _run(args: argparse.Namespace) -> int:
     for source in (from_file, _overrides(args.set)):
         for method, params in source.items():
             overrides.setdefault(method, {}).update(params)
-    for m in names:
-        get_method(m)
+    not_run = sorted(set(overrides) - set(names))
+    if not_run:
+        raise ConfigError(
+            f"--set: overrides given for methods not evaluated: {not_run}; "
+            f"methods run: {', '.join(names)}"
+        )
+    for m in names:  # unknown names and parameters fail here, before any data is read
+        resolve_method(m, overrides.get(m))
     dataset = get_dataset(args.dataset, data_dir=args.data_dir)
     calibration = None
     if args.calibration is not None:
@@ -150,6 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         regime=args.regime,
         save_models=args.save_models,
+        command=["myoshift", *getattr(args, "argv", sys.argv[1:])],
     )
     if args.json:
         print(json.dumps(summary_dict(result), indent=1, default=str))

@@ -1,5 +1,8 @@
 """``myoshift datasets``: list the registered datasets, summarise or download one, and
-show or clear the parsed-recording cache."""
+show or clear the parsed-recording cache.
+
+The dataset modules are imported inside the commands, so building the parser is cheap.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import argparse
 import json
 from typing import Any
 
-from myoshift.datasets import cache, dataset_names, get_dataset
-from myoshift.datasets.paths import resolve_cache_dir, resolve_data_dir
 from myoshift.errors import ConfigError
 
 
@@ -64,6 +65,9 @@ def _console() -> Any:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from myoshift.datasets import dataset_names, get_dataset
+    from myoshift.datasets.paths import resolve_data_dir
+
     data_dir = resolve_data_dir(args.data_dir)
     rows = []
     for name in dataset_names():
@@ -95,6 +99,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from myoshift.datasets import get_dataset
     from myoshift.datasets.summary import summarize
 
     kwargs: dict[str, Any] = {"data_dir": args.data_dir}
@@ -137,6 +142,9 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
+    from myoshift.datasets import cache, dataset_names
+    from myoshift.datasets.paths import resolve_cache_dir
+
     cache_dir = resolve_cache_dir(args.cache_dir)
     unknown = [n for n in args.names if n not in dataset_names()]
     if unknown:

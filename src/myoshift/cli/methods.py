@@ -1,8 +1,14 @@
 """``myoshift methods``: the named methods (pipelines) available to benchmarks.
 
 ``myoshift methods list [--json]`` prints every method with its kind, task (class
-labels, or the auxiliary stream a regression method predicts), windowing and citation;
-``myoshift methods show NAME`` prints one method's full configuration.
+labels, or the auxiliary stream a regression method predicts), windowing and citation
+(wrapped, never cut); ``myoshift methods show NAME`` prints one method's full
+configuration.
+
+The method registry imports torch (deep methods are generated from the model classes),
+so both commands read the methods from a cache (`myoshift.cli._cache`) that is rebuilt
+whenever a source or method file changes: the first call after a change takes seconds,
+later ones a fraction of one.
 """
 
 from __future__ import annotations
@@ -11,30 +17,50 @@ import argparse
 import json
 from typing import Any
 
-from myoshift.learn.methods import DEFAULT_DEEP_METHOD, get_method, methods
+from myoshift.cli._cache import cached
+from myoshift.cli._text import wrapped_rows
+
+
+def _compute_specs() -> dict[str, Any]:
+    from myoshift.learn.methods import DEFAULT_DEEP_METHOD, methods
+
+    specs = [{**s.to_dict(), "source": s.source} for _, s in sorted(methods().items())]
+    return {"default_deep": DEFAULT_DEEP_METHOD, "methods": specs}
+
+
+def method_table() -> dict[str, Any]:
+    """``{"default_deep": NAME, "methods": [spec dict + "source", ...]}``, sorted by name."""
+    return cached("methods", _compute_specs)  # type: ignore[no-any-return]
 
 
 def _list(args: argparse.Namespace) -> int:
-    specs = [s.to_dict() for _, s in sorted(methods().items())]
+    table = method_table()
+    specs = [{k: v for k, v in s.items() if k != "source"} for s in table["methods"]]
     if args.json:
         print(json.dumps(specs, indent=2))
         return 0
-    header = f"{'name':<20} {'kind':<10} {'predicts':<9} {'window/step ms':<15} citation"
-    print(header)
-    print("-" * len(header))
+    wide = max([20, *(len(s["name"]) for s in specs)])
+    rows = []
     for s in specs:
-        cite = " ".join(s["citation"].split())
-        cite = cite if len(cite) <= 90 else cite[:87] + "..."
         win = f"{s['window_ms']:g}/{s['step_ms']:g}"
-        default = " (default deep)" if s["name"] == DEFAULT_DEEP_METHOD else ""
         task = s["target"] or "labels"
-        print(f"{s['name']:<20} {s['kind']:<10} {task:<9} {win:<15} {cite}{default}")
+        default = " (default deep)" if s["name"] == table["default_deep"] else ""
+        prefix = f"{s['name']:<{wide}} {s['kind']:<10} {task:<9} {win:<15} "
+        rows.append((prefix, s["citation"] + default))
+    header = f"{'name':<{wide}} {'kind':<10} {'predicts':<9} {'window/step ms':<15} citation"
+    print("\n".join(wrapped_rows(header, rows)))
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    spec = get_method(args.name)
-    print(json.dumps({**spec.to_dict(), "source": spec.source}, indent=2))
+    by_name = {s["name"]: s for s in method_table()["methods"]}
+    spec = by_name.get(args.name)
+    if spec is None:  # get_method raises the ConfigError that lists the valid names
+        from myoshift.learn.methods import get_method
+
+        found = get_method(args.name)
+        spec = {**found.to_dict(), "source": found.source}
+    print(json.dumps(spec, indent=2))
     return 0
 
 

@@ -1,8 +1,8 @@
 """``myoshift models``: the registered architectures.
 
 ``myoshift models list [--json] [--outputs N]`` prints every registered model with its
-citation, default input, parameter count and multiply-accumulates (MACs) per window
-for that input.
+citation (wrapped, never cut), default input, parameter count and multiply-accumulates
+(MACs) per window for that input. torch is imported by the command, not by this module.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ import argparse
 import json
 from typing import Any
 
-from myoshift.models import build_model, count_macs, get_model_class, model_names
+from myoshift.cli._text import wrapped_rows
 
 DEFAULT_OUTPUTS = 7  # the 7 gestures of the Myo armband dataset
 
 
 def describe_models(n_outputs: int = DEFAULT_OUTPUTS) -> list[dict[str, Any]]:
     """One dict per registered model, built at its ``default_input``."""
+    from myoshift.models import build_model, count_macs, get_model_class, model_names
+
     rows = []
     for name in model_names():
         cls = get_model_class(name)
@@ -53,15 +55,17 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = f"{'name':<20} {'input':<16} {'params':>9} {'MACs':>12}  citation"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        citation = r["citation"] if len(r["citation"]) <= 90 else r["citation"][:87] + "..."
-        print(
-            f"{r['name']:<20} {_input_text(r['default_input']):<16} "
-            f"{r['n_parameters']:>9,} {r['macs']:>12,}  {citation}"
+    wide = max([20, *(len(r["name"]) for r in rows)])
+    header = f"{'name':<{wide}} {'input':<16} {'params':>9} {'MACs':>12}  citation"
+    table = [
+        (
+            f"{r['name']:<{wide}} {_input_text(r['default_input']):<16} "
+            f"{r['n_parameters']:>9,} {r['macs']:>12,}  ",
+            r["citation"],
         )
+        for r in rows
+    ]
+    print("\n".join(wrapped_rows(header, table)))
     return 0
 
 

@@ -122,6 +122,8 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
     steps = {k: overrides.pop(k, getattr(spec, k)) for k in ("preprocess", "represent")}
     for kind, specs in steps.items():
         make_steps(kind, specs, f"method {spec.name!r} (override)")
+    # the rest are estimator parameters: an unknown one is a ConfigError now, not per fold
+    build_estimator(spec, None, 0, **overrides)
     params: dict[str, Any] = {
         "estimator": str(spec.estimator),
         "params": spec.params,

@@ -47,7 +47,8 @@ def cli_blocks(text: str) -> list[list[list[str]]]:
         commands = [shlex.split(ln, comments=True) for ln in lines]
         commands = [c for c in commands if c]
         if commands and all(c[0] == "myoshift" for c in commands):
-            out.append([c[1:] for c in commands])
+            # $VARIABLES (e.g. $MYOSHIFT_DATA) expand as a shell would when the test runs
+            out.append([[os.path.expandvars(a) for a in c[1:]] for c in commands])
     return out
 
 

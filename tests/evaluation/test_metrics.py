@@ -61,6 +61,64 @@ def test_majority_vote_is_causal_and_stays_in_group() -> None:
     assert m["accuracy"] == pytest.approx(6 / 8)
 
 
+def test_vote_runs_over_unlabelled_windows_and_scores_only_labelled_ones() -> None:
+    # gesture 1, an unlabelled gap the live system still decides on (its last windows
+    # already hold the onset of gesture 2), gesture 2
+    y_true = np.array([1, 1, 1, 1, -1, -1, -1, 2, 2, 2, 2])
+    y_pred = np.array([1, 1, 1, 1, 0, 2, 2, 2, 2, 2, 2])
+    m = classification_metrics(y_true, y_pred, vote=3)
+    assert m["n"] == 8 and m["accuracy"] == 1.0 and m["labels"] == [1, 2]
+    assert m["confusion"] == [[4, 0], [0, 4]]
+    # the vote at gesture 2's first window sees the gap's decisions [2, 2, 2]
+    assert m["accuracy_vote3"] == 1.0
+    # dropping the gap first (the old way) makes gesture 1 outvote it: [1, 1, 2] -> 1
+    kept = y_true != -1
+    old = classification_metrics(y_true[kept], y_pred[kept], vote=3)
+    assert old["accuracy_vote3"] == pytest.approx(7 / 8)
+    # votes still stay inside a group, and labelled windows alone are scored
+    groups = np.array([0] * 6 + [1] * 5)
+    split = classification_metrics(y_true, y_pred, groups=groups, vote=3)
+    np.testing.assert_array_equal(majority_vote(y_pred, groups, 3)[6:], [2] * 5)
+    assert split["accuracy_vote3"] == 1.0 and split["n"] == 8
+    with pytest.raises(ShapeError, match="no labelled windows"):
+        classification_metrics([-1, -1], [0, 1])
+
+
+def test_a_fold_decides_on_every_window_in_time_order() -> None:
+    """`score_conditions`: gap windows are predicted and voted on, never scored."""
+    from myoshift.evaluation import Fold, Method
+    from myoshift.evaluation.regimes import score_conditions
+    from myoshift.recording import Recording, RecordingSet
+    from tests.evaluation.helpers import build_centroid, make_set
+
+    train = make_set(subjects=(1,), reps=2)
+    parts = [gesture_part(c, seed=c) for c in (1, -1, 2, -1, 3)]
+    labels = np.concatenate([np.full(len(p), c) for c, p in zip((1, -1, 2, -1, 3), parts)])
+    test = RecordingSet(
+        [Recording(np.concatenate(parts), 100.0, labels, train[0].layout, meta={"subject": 1})]
+    )
+    chain = Method("centroid", build_centroid, window_ms=200, step_ms=100).chain(100.0, 0)
+    chain.fit(train)
+    out = score_conditions(chain, Fold("1", train, RecordingSet(), test), vote=3)
+    every = chain.windows(test, drop_unlabelled=False)
+    labelled = chain.windows(test)
+    assert len(every) > len(labelled) and out.n_test == len(labelled)
+    pred = chain.estimator_.predict(every)
+    want = classification_metrics(every.y, pred, [1, 2, 3], np.zeros(len(every)), 3)
+    got = out.conditions[""]
+    assert got["accuracy_vote3"] == want["accuracy_vote3"] and got["n"] == len(labelled)
+    assert got["accuracy"] == float(np.mean(chain.predict(test) == labelled.y))
+
+
+def gesture_part(label: int, n: int = 300, seed: int = 0) -> np.ndarray:
+    """Samples whose channel ``label % 4`` is loudest (quiet noise for a gap, -1)."""
+    rng = np.random.default_rng(seed + 10)
+    scale = np.ones(4)
+    if label >= 0:
+        scale[label % 4] = 4.0
+    return (rng.standard_normal((n, 4)) * scale).astype(np.float32)
+
+
 def test_metric_input_errors() -> None:
     with pytest.raises(ShapeError, match="rows"):
         classification_metrics([1, 2], [1])

@@ -7,7 +7,7 @@ import pytest
 
 from myoshift.errors import ConfigError
 from myoshift.evaluation import get_protocol, protocol_names
-from myoshift.evaluation.protocols import Fold, shift_recording
+from myoshift.evaluation.protocols import Fold, available_protocols, shift_recording
 from myoshift.evaluation.units import sample_units
 from myoshift.recording import Layout, RecordingSet
 from myoshift.signal.windows import make_windows
@@ -123,6 +123,76 @@ def test_cross_day_impossible_on_one_day() -> None:
     rs = make_set(subjects=(1, 2), sessions=(1,), session_key="day")
     with pytest.raises(ConfigError, match="two or more days"):
         get_protocol("cross-day").split(rs)
+
+
+def test_cross_day_refuses_sessions_of_one_day_and_names_what_the_data_honours() -> None:
+    # 3dc-like: a train and a test session of the same day, no day column
+    rs = make_set(subjects=(1, 2), sessions=("train", "test"), dataset="3dc", reps=2)
+    with pytest.raises(ConfigError) as err:
+        get_protocol("cross-day").split(rs, [0, 1])
+    msg = str(err.value)
+    assert "\n" not in msg and "no 'day' column" in msg
+    assert msg.endswith(
+        "protocols that 3dc can honour: within-session, cross-session (by session), "
+        "leave-group-out:session, loso, electrode-shift"
+    )
+    assert available_protocols(rs) == [
+        "within-session",
+        "cross-session (by session)",
+        "leave-group-out:session",
+        "loso",
+        "electrode-shift",
+    ]
+    # the window view refuses alike
+    w = make_windows(rs, 200, 100)
+    with pytest.raises(ConfigError, match="can honour: within-session"):
+        get_protocol("cross-day").cv(w.meta, w.y)
+    with pytest.raises(ConfigError, match="'day' column"):
+        get_protocol("cross-day", column="session")
+    # cross-session says which column it split by
+    folds = get_protocol("cross-session").split(rs)
+    assert [f.name for f in folds] == ["1:train->test", "2:train->test"]
+    assert all(f.info["column"] == "session" for f in folds)
+
+
+def test_cross_session_takes_series_then_day() -> None:
+    series = make_set(subjects=(1, 2), sessions=(1, 2), session_key="series", reps=2)
+    (f1, f2) = get_protocol("cross-session").split(series, [0, 1])[::2]
+    assert (f1.name, f1.info["column"], f1.info["gap"]) == ("1:1->2", "series", 1)
+    assert {r.meta["series"] for r in f1.train} == {1}
+    assert {(r.meta["series"], r.meta["repetition"]) for r in f1.test} == {(2, 2)}
+    assert f2.info["subject"] == 2
+    days = make_set(subjects=(1,), sessions=(1, 3), session_key="day", reps=2)
+    (f,) = get_protocol("cross-session").split(days)
+    assert f.info["column"] == "day" and f.info["gap"] == 2
+    assert available_protocols(days) == [
+        "within-session",
+        "cross-session (by day)",
+        "cross-day",
+        "leave-group-out:day",
+        "electrode-shift",
+    ]
+    with pytest.raises(ConfigError, match="one value per subject in 'series'"):
+        get_protocol("cross-session").split(series.select(series=1))
+
+
+def test_electrode_shift_on_a_plain_layout_is_refused_with_the_alternatives() -> None:
+    rs = make_set(subjects=(1, 2), layout=Layout.plain(4))
+    with pytest.raises(ConfigError, match="'plain' layout; protocols that test can honour: "):
+        get_protocol("electrode-shift").split(rs)
+    assert "electrode-shift" not in available_protocols(rs)
+    assert available_protocols(RecordingSet()) == []
+
+
+def test_leave_group_out_candidates_are_domain_columns() -> None:
+    extra = {s: {"gender": "fmm"[s - 1], "person": "abc"[s - 1]} for s in (1, 2, 3)}
+    rs = make_set(subjects=(1, 2, 3), sessions=(1, 2), extra=extra)
+    # gender: a per-subject attribute; session: a context column; person: the subject
+    # again under another name (that is loso); repetition is no domain
+    assert [p for p in available_protocols(rs) if p.startswith("leave-group-out")] == [
+        "leave-group-out:session",
+        "leave-group-out:gender",
+    ]
 
 
 def test_loso_budget_and_same_test() -> None:

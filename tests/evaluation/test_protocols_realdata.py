@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from myoshift.datasets import get_dataset
 from myoshift.errors import ConfigError
 from myoshift.evaluation import get_protocol
+from myoshift.evaluation.protocols import available_protocols
 from tests.conftest import real_data_dir, require_dataset
 
 pytestmark = pytest.mark.realdata
@@ -67,3 +69,29 @@ def test_flexemg_sessions() -> None:
     assert len(f.test) == len(rs.select(session=2)) - 1
     (within,) = get_protocol("within-session").split(rs.select(session=1))
     assert len(within.train) == 7 and len(within.test) == 3
+
+
+def test_3dc_cross_day_is_refused_not_run_on_sessions_of_one_day() -> None:
+    rs = _load("3dc", "3DCDataset", [1, 2])
+    with pytest.raises(ConfigError, match=r"no 'day' column\); protocols that 3dc can honour: "):
+        get_protocol("cross-day").split(rs, [0, 1])
+    assert "cross-session (by session)" in available_protocols(rs)
+
+
+def test_uci_gestures_cross_session_by_series() -> None:
+    rs = _load("uci-gestures", "UCI_EMG_data_for_gestures")
+    folds = get_protocol("cross-session").split(rs, [0, 1])
+    with_both = sorted(s for s in rs.unique("subject") if len(rs.select(subject=s)) == 2)
+    # one fold per subject with both series (series 1 of subject 2 is absent at the source)
+    assert sorted({f.name for f in folds}) == [f"{s}:1->2" for s in with_both]
+    for f in folds:
+        assert f.info["column"] == "series" and f.info["gap"] == 1
+        assert {r.meta["series"] for r in f.train} == {1}
+        assert {r.meta["series"] for r in [*f.calibration, *f.test]} == {2}
+        (test,) = f.test  # the second run through the gestures of series 2, in one piece
+        assert set(np.unique(test.repetition)) <= {0, 2}
+        if f.info["calibration"] == 1:
+            (cal,) = f.calibration  # the first run through every gesture of series 2
+            assert set(np.unique(cal.labels)) == set(np.unique(test.labels))
+            assert cal.meta["segment_start"] == 0
+            assert test.meta["segment_start"] == cal.n_samples

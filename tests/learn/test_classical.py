@@ -39,16 +39,45 @@ def test_adapt_target_and_pooled() -> None:
     shifted = shifted[:, ::-1].copy()  # channels reversed: a strong domain shift
     clf = ClassicalClassifier(fs=200.0).fit(X, y)
     before = clf.score(shifted, ys)
-    n_src = len(clf.features_train_)
     clf.adapt(shifted[::2], ys[::2], mode="target")
     assert len(clf.features_train_) == len(shifted[::2])
     assert clf.score(shifted[1::2], ys[1::2]) > max(before, 0.8)
-    pooled = ClassicalClassifier(fs=200.0).fit(X, y).adapt(shifted[::2], ys[::2], mode="pooled")
-    assert len(pooled.features_train_) == n_src + len(shifted[::2])
     with pytest.raises(ConfigError, match="unknown to the fitted model"):
         clf.adapt(X, y + 5)
     with pytest.raises(ConfigError, match="unknown adapt mode"):
         clf.adapt(X, y, mode="adabn")  # type: ignore[arg-type]
+
+
+def test_pooled_adapt_weights_the_target_and_keeps_every_class() -> None:
+    X, y, _ = separable()
+    shifted, ys, _ = separable(seed=7)
+    shifted = shifted[:, ::-1].copy()
+    cal = np.isin(ys, [0, 1])  # calibration without class 2
+    source = ClassicalClassifier(fs=200.0).fit(X, y)
+    n_src, n_cal = len(source.features_train_), int(cal.sum())
+    F_cal = source.transform_features(shifted[cal])
+    # plain pooling: every row once, the source rows first and unchanged
+    plain = clone(source).fit(X, y).adapt(shifted[cal], ys[cal], mode="pooled")
+    assert (plain.adapt_mode, plain.adapt_weight) == ("pooled", 0.75)  # the defaults
+    once = ClassicalClassifier(fs=200.0, adapt_weight=None).fit(X, y)
+    once.adapt(shifted[cal], ys[cal], mode="pooled")
+    assert len(once.features_train_) == n_src + n_cal
+    np.testing.assert_array_equal(once.features_train_[:n_src], source.features_train_)
+    # a target share of 3/4: the calibration rows repeated round(3 * n_src / n_cal) times
+    heavy = ClassicalClassifier(fs=200.0, adapt_mode="pooled", adapt_weight=0.75).fit(X, y)
+    heavy.adapt(shifted[cal], ys[cal])
+    repeat = round(3 * n_src / n_cal)
+    assert len(heavy.features_train_) == n_src + repeat * n_cal
+    np.testing.assert_allclose(heavy.features_train_[-n_cal:], F_cal)
+    np.testing.assert_array_equal(heavy.y_train_[n_src:], np.tile(ys[cal], repeat))
+    # the class missing from calibration is still known, the calibrated ones improve
+    assert set(heavy.classes_) == {0, 1, 2}
+    assert heavy.score(shifted[cal], ys[cal]) > source.score(shifted[cal], ys[cal])
+    assert heavy.score(shifted[cal], ys[cal]) >= plain.score(shifted[cal], ys[cal])
+    target = clone(source).fit(X, y).adapt(shifted[cal], ys[cal], mode="target")
+    assert set(target.classes_) == {0, 1}
+    with pytest.raises(ConfigError, match="adapt_weight must be in"):
+        ClassicalClassifier(fs=200.0, adapt_weight=1.0).fit(X, y).adapt(X, y, mode="pooled")
 
 
 def test_errors() -> None:
@@ -88,10 +117,15 @@ def test_regressor_adapt_and_errors() -> None:
     Xs = Xs * 3.0  # a gain change: the source model's scale no longer fits
     reg = ClassicalRegressor(fs=200.0).fit(X, t)
     before = reg.score(Xs[60:], ts[60:])
-    reg.adapt(Xs[:60], ts[:60])
+    reg.adapt(Xs[:60], ts[:60], mode="target")
     assert len(reg.features_train_) == 60 and reg.score(Xs[60:], ts[60:]) > max(before, 0.6)
-    pooled = ClassicalRegressor(fs=200.0).fit(X, t).adapt(Xs[:60], ts[:60], mode="pooled")
+    pooled = ClassicalRegressor(fs=200.0, adapt_weight=None).fit(X, t)
+    pooled.adapt(Xs[:60], ts[:60], mode="pooled")
     assert len(pooled.features_train_) == len(X) + 60
+    half = ClassicalRegressor(fs=200.0, adapt_weight=0.5).fit(X, t).adapt(Xs[:60], ts[:60])
+    assert len(half.features_train_) == 2 * len(X)  # the target: half of the rows
+    np.testing.assert_allclose(half.y_train_[len(X) :], np.tile(ts[:60], (2, 1)), rtol=1e-6)
+    assert half.score(Xs[60:], ts[60:]) > max(before, pooled.score(Xs[60:], ts[60:]))
     with pytest.raises(ConfigError, match="shape"):
         reg.adapt(Xs[:60], ts[:60, :1])
     with pytest.raises(ShapeError, match="NaN"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,13 @@ import numpy as np
 import pytest
 
 from myoshift.errors import ModelFileError
-from myoshift.learn import ClassicalClassifier, DeepClassifier, DeepRegressor, load_estimator
+from myoshift.learn import (
+    ClassicalClassifier,
+    ClassicalRegressor,
+    DeepClassifier,
+    DeepRegressor,
+    load_estimator,
+)
 
 from .conftest import separable
 
@@ -159,4 +166,102 @@ def test_version_1_files_load(tmp_path: Path) -> None:
     doc["version"] = 99
     (d / "estimator.json").write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match="unsupported version 99"):
+        load_estimator(d)
+
+
+def _classical(tmp_path: Path, kind: str = "classifier") -> tuple[Path, Any, np.ndarray]:
+    """A saved ClassicalClassifier (or ClassicalRegressor), the estimator and its input."""
+    X, y, _ = separable()
+    est = (
+        ClassicalClassifier(classifier="lda", fs=200.0).fit(X, y)
+        if kind == "classifier"
+        else ClassicalRegressor(fs=200.0).fit(X, np.abs(X[:, :2]).mean(2))
+    )
+    return est.save(tmp_path / kind), est, X
+
+
+def _edit_json(d: Path, edit: Any) -> None:
+    doc = json.loads((d / "estimator.json").read_text())
+    edit(doc)
+    (d / "estimator.json").write_text(json.dumps(doc))
+
+
+def test_classical_corrupt_header_names_the_file(tmp_path: Path) -> None:
+    """A corrupt safetensors header is a ModelFileError naming the file, whether the
+    file's hash was updated with it (read fails) or not (hash fails)."""
+    import hashlib
+    import struct
+
+    d, _, _ = _classical(tmp_path)
+    weights = d / "weights.safetensors"
+    raw = weights.read_bytes()
+    header_len = struct.unpack("<Q", raw[:8])[0]
+    header = raw[8 : 8 + header_len].replace(b'"data_offsets":[0,', b'"data_offsets":[8,')
+    for bad in (struct.pack("<Q", 1 << 40) + raw[8:], raw[:8] + header + raw[8 + header_len :]):
+        weights.write_bytes(bad)
+        with pytest.raises(ModelFileError, match="SHA-256 does not match") as err:
+            load_estimator(d)
+        assert str(weights) in str(err.value)
+        _edit_json(d, lambda doc, b=bad: doc.update(weights_sha256=hashlib.sha256(b).hexdigest()))
+        with pytest.raises(ModelFileError, match="cannot read weights") as err:
+            ClassicalClassifier.load(d)
+        assert str(err.value).startswith(f"{weights}: ") and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("n_features_in", 17, "n_features_in=17, but features 'hudgins-td' of n_channels_in=4"),
+        ("n_channels_in", 3, "n_features_in=16, but features 'hudgins-td' of n_channels_in=3"),
+        ("n_channels_in", 0, "n_channels_in=0"),
+        ("fs", -200.0, "fs=-200.0"),
+    ],
+)
+def test_classical_edited_json_is_refused(
+    tmp_path: Path, field: str, value: object, needle: str
+) -> None:
+    d, est, _ = _classical(tmp_path)
+    assert est.n_channels_in_ == 4 and est.n_features_in_ == 16  # what the edits contradict
+    _edit_json(d, lambda doc: doc["fitted"].update({field: value}))
+    with pytest.raises(ModelFileError, match=re.escape(needle)) as err:
+        load_estimator(d)
+    assert str(err.value).startswith(f"{d / 'estimator.json'}: ")
+
+
+def test_classical_stored_shapes_are_checked(tmp_path: Path) -> None:
+    """Every stored array must have the shape estimator.json implies (consistent,
+    re-signed edits: the hash alone cannot catch them)."""
+    d, _, X = _classical(tmp_path)
+    original = (d / "weights.safetensors").read_bytes(), (d / "estimator.json").read_text()
+    edits: list[tuple[Any, str]] = [
+        (lambda t: t.update(features_train=t["features_train"][:, :15]), "features_train"),
+        (
+            lambda t: t.update(probe=t["probe"][:, :2]),
+            "probe has shape (120, 2), expected (120, 3)",
+        ),
+        (lambda t: t.update(probe=t["probe"][:10]), "probe has shape (10, 3), expected (120, 3)"),
+    ]
+    for edit, needle in edits:
+        _rewrite_weights(d, edit)
+        with pytest.raises(ModelFileError, match=re.escape(needle)) as err:
+            load_estimator(d)
+        assert str(d / "weights.safetensors") in str(err.value)
+        (d / "weights.safetensors").write_bytes(original[0])
+        (d / "estimator.json").write_text(original[1])
+    # the class labels of a classifier are in the JSON: one too few rows
+    _edit_json(d, lambda doc: doc["fitted"]["y_train"]["values"].pop())
+    with pytest.raises(
+        ModelFileError, match=re.escape("y_train has shape (119,), expected (120,)")
+    ):
+        load_estimator(d)
+    (d / "estimator.json").write_text(original[1])
+    assert np.array_equal(load_estimator(d).predict(X), ClassicalClassifier.load(d).predict(X))
+
+
+def test_classical_regressor_targets_are_checked(tmp_path: Path) -> None:
+    d, est, X = _classical(tmp_path, "regressor")
+    assert np.allclose(load_estimator(d).predict(X), est.predict(X))
+    _rewrite_weights(d, lambda t: t.update(y_train=t["y_train"][:-1]))
+    needle = "y_train has shape (119, 2), expected (120, 2)"
+    with pytest.raises(ModelFileError, match=re.escape(needle)):
         load_estimator(d)

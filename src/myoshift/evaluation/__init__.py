@@ -21,8 +21,10 @@ from myoshift.evaluation.protocols import (
     Fold,
     Protocol,
     WindowSplitter,
+    available_protocols,
     get_protocol,
     protocol_names,
+    register_protocol,
 )
 from myoshift.evaluation.recipes import Method, resolve_method
 from myoshift.evaluation.regimes import FoldOutcome, Regime, get_regime, register_regime
@@ -34,6 +36,7 @@ from myoshift.evaluation.summary import BenchmarkResult
 __all__ = [
     "BenchmarkResult",
     "Fold",
+    "available_protocols",
     "FoldOutcome",
     "Method",
     "Protocol",
@@ -52,6 +55,7 @@ __all__ = [
     "pearson_r",
     "protocol_names",
     "r2",
+    "register_protocol",
     "register_regime",
     "regression_metrics",
     "resolve_method",

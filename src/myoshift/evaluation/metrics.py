@@ -1,7 +1,9 @@
 """Classification and regression metrics (thin, tested wrappers over scikit-learn).
 
 Window-level metrics and metrics after a majority vote over consecutive windows of one
-recording are reported separately (``accuracy`` vs ``accuracy_vote5``).
+recording are reported separately (``accuracy`` vs ``accuracy_vote5``). The vote runs
+as a live system would: over every window in time order, the unlabelled ones included
+(marked ``UNLABELLED`` in ``y_true``), and only labelled windows are scored.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from myoshift.errors import ShapeError
+from myoshift.recording import UNLABELLED
 
 
 def _check_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -66,15 +69,40 @@ def classification_metrics(
 ) -> dict[str, Any]:
     """Every classification metric of the benchmark.
 
+    Parameters
+    ----------
+    y_true, y_pred : array-like (n,)
+        True and predicted class of every window, in time order within each group.
+        Windows whose ``y_true`` is ``UNLABELLED`` (-1: unmarked time between gestures)
+        are predicted but not scored: they count in the vote, as in a live system,
+        and in no metric.
+    labels : sequence or None
+        Class order of ``confusion`` (default: the classes of the scored windows).
+    groups : array-like (n,) or None
+        Continuous stretch of each window (e.g. its recording); votes never cross one.
+    vote : int or None
+        Length of the causal majority vote (`majority_vote`) over the last ``vote``
+        decisions of a group, labelled or not; ``None`` or 1: no vote metrics.
+
     Returns
     -------
     dict
         ``accuracy``, ``balanced_accuracy``, ``precision_macro``, ``recall_macro``,
         ``f1_macro`` (floats), ``recall_per_class`` (dict class -> recall),
-        ``confusion`` (nested list, rows = true), ``labels``, and with ``vote``
-        ``accuracy_vote{n}`` / ``balanced_accuracy_vote{n}`` after `majority_vote`.
+        ``confusion`` (nested list, rows = true), ``labels``, ``n`` (scored windows),
+        and with ``vote`` ``accuracy_vote{n}`` / ``balanced_accuracy_vote{n}``: the
+        same windows scored after the vote.
+
+    Raises
+    ------
+    ShapeError
+        Lengths differ, or no labelled window to score.
     """
-    t, p = _check_pair(y_true, y_pred)
+    t_all, p_all = _check_pair(y_true, y_pred)
+    scored = t_all != UNLABELLED
+    t, p = t_all[scored], p_all[scored]
+    if t.shape[0] == 0:
+        raise ShapeError("no labelled windows to score (every y_true is UNLABELLED)")
     labs = list(np.union1d(t, p) if labels is None else labels)
     present = [c for c in labs if c in set(t.tolist())]
     with warnings.catch_warnings():  # predicted classes absent from y_true are expected
@@ -95,9 +123,11 @@ def classification_metrics(
         "n": int(len(t)),
     }
     if vote and vote > 1:
-        voted = majority_vote(p, groups, vote)
+        voted = majority_vote(p_all, groups, vote)[scored]
         out[f"accuracy_vote{vote}"] = float(skm.accuracy_score(t, voted))
-        voted_rec = skm.recall_score(t, voted, labels=present, average=None, zero_division=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            voted_rec = skm.recall_score(t, voted, labels=present, average=None, zero_division=0)
         out[f"balanced_accuracy_vote{vote}"] = float(np.mean(voted_rec))
     return out
 

@@ -5,7 +5,8 @@ its ``info``. A `FoldPlan` is the same split before any data is cut: boolean mas
 the rows of a repetition-unit table (`myoshift.evaluation.units.unit_table`), one row
 per repetition of a recording. Protocols (`myoshift.evaluation.protocols`) implement
 ``plan(table) -> list[FoldPlan]``; the base class turns plans into folds for every
-calibration budget. The table helpers below are shared by every protocol.
+calibration budget. The table helpers and the datasets' standard splits below are
+shared by every protocol.
 """
 
 from __future__ import annotations
@@ -80,6 +81,41 @@ class FoldPlan:
     pool: np.ndarray  # calibration candidates (ordered by unit order)
     test: np.ndarray
     augment_shifts: tuple[int, ...] = ()
+
+
+# -- dataset split rules ------------------------------------------------------------------
+#: within-session default split per dataset (meta['dataset'] name)
+WITHIN_SESSION_DEFAULTS: dict[str, dict[str, Any]] = {
+    # Atzori et al. 2014: repetitions 1, 3, 4, 6, 8, 9, 10 train / 2, 5, 7 test
+    "ninapro-db1": {"train_reps": [1, 3, 4, 6, 8, 9, 10], "test_reps": [2, 5, 7]},
+    # Côté-Allard et al. 2019: first 4 repetitions (train) / last 4 (test), same day
+    "3dc": {"column": "session", "train": ["train"], "test": ["test"]},
+    # Côté-Allard et al. 2019: evaluation set, training0 -> Test0 + Test1
+    "myoarmband": {
+        "where": {"split": ["evaluation"]},
+        "column": "session",
+        "train": ["training0"],
+        "test": ["Test0", "Test1"],
+    },
+}
+
+#: each dataset's own source -> target split (protocol ``predefined``)
+PREDEFINED: dict[str, dict[str, Any]] = {
+    "myoarmband": {
+        "source": {"split": ["pretraining"]},
+        "target": {"split": ["evaluation"]},
+        "calibration": {"session": ["training0"]},
+        "test": {"session": ["Test0", "Test1"]},
+    },
+    # the simulator mirrors the Myo armband dataset's split; calibrate on the first
+    # session of each evaluation subject, test on the later ones
+    "synthetic": {
+        "source": {"split": ["pretraining"]},
+        "target": {"split": ["evaluation"]},
+        "calibration": "first-session",
+        "test": "later-sessions",
+    },
+}
 
 
 # -- electrode shift ---------------------------------------------------------------------

@@ -1,13 +1,16 @@
-"""The protocol base class and its scikit-learn cross-validator view over windows.
+"""The protocol base class, the protocol registry and the cross-validator view.
 
 See `myoshift.evaluation.protocols` for the protocols themselves and
-`myoshift.evaluation.plan` for folds and fold plans.
+`myoshift.evaluation.plan` for folds and fold plans. A protocol the data cannot honour
+(cross-day without a ``day`` column, LOSO on one person...) is a `ConfigError` that
+names the protocols the same data can honour (`honoured_protocols`), never a quiet
+substitute.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,46 @@ from myoshift.recording import RecordingSet
 
 #: how calibration repetitions are chosen: the first k (recording order) or k at random
 CALIBRATION_SAMPLERS = ("first", "random")
+
+P = TypeVar("P", bound=type)
+
+#: registered protocol classes by name (`register_protocol`; `get_protocol` reads it)
+PROTOCOLS: dict[str, type[Protocol]] = {}
+
+
+def register_protocol(cls: P) -> P:
+    """Class decorator adding a protocol under its ``name``."""
+    name = getattr(cls, "name", "")
+    if not name:
+        raise ConfigError(f"protocol {cls.__name__} needs a name")
+    PROTOCOLS[name] = cls  # type: ignore[assignment]
+    return cls
+
+
+def honoured_protocols(table: pd.DataFrame) -> list[str]:
+    """The registered protocols that give folds on a unit table (`units.unit_table`).
+
+    Each entry is a protocol label, with the metadata column it splits by where it
+    chooses one (``"cross-session (by series)"``).
+    """
+    out: list[str] = []
+    for cls in PROTOCOLS.values():
+        for proto in cls.candidates(table):
+            try:
+                proto._plans(table)
+            except ConfigError:
+                continue
+            out.append(proto.label + proto.describe(table))
+    return out
+
+
+def available_protocols(rset: RecordingSet) -> list[str]:
+    """The protocols ``rset`` can honour, each with the column it splits by where it
+    chooses one (e.g. ``["within-session", "cross-session (by series)", "loso"]``)."""
+    if len(rset) == 0:
+        return []
+    table, _ = unit_table(rset)
+    return honoured_protocols(table)
 
 
 # -- base class ----------------------------------------------------------------------------
@@ -53,6 +96,15 @@ class Protocol:
 
     def plan(self, table: pd.DataFrame) -> list[FoldPlan]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @classmethod
+    def candidates(cls, table: pd.DataFrame) -> list[Protocol]:
+        """Instances worth trying on ``table`` for `honoured_protocols` (default: one)."""
+        return [cls()]
+
+    def describe(self, table: pd.DataFrame) -> str:
+        """What `honoured_protocols` adds to the label (e.g. the column split by)."""
+        return ""
 
     def params(self) -> dict[str, Any]:
         """JSON-able parameters (part of the result cache key)."""
@@ -152,6 +204,16 @@ class Protocol:
         return folds
 
     def _checked_plans(self, table: pd.DataFrame) -> list[FoldPlan]:
+        """`plan` checked for empty sides; a refusal names what the data can honour."""
+        try:
+            return self._plans(table)
+        except ConfigError as exc:
+            others = [p for p in honoured_protocols(table) if p.split(" ")[0] != self.label]
+            names = ", ".join(str(d) for d in _datasets(table))
+            can = ", ".join(others) if others else "none of the registered protocols"
+            raise ConfigError(f"{exc}; protocols that {names} can honour: {can}") from None
+
+    def _plans(self, table: pd.DataFrame) -> list[FoldPlan]:
         plans = self.plan(table)
         if not plans:
             names = ", ".join(str(d) for d in _datasets(table))

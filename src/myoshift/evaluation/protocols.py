@@ -16,10 +16,16 @@ Every protocol is also a scikit-learn style cross-validator over windows:
 
 Names: ``within-session``, ``cross-session``, ``cross-day``, ``loso``,
 ``leave-group-out:COLUMN``, ``predefined``, ``electrode-shift[:K]`` (`get_protocol`).
+
+A protocol means what its name says or refuses: ``cross-day`` needs a ``day`` column
+and never falls back to sessions of one day; the refusal lists the protocols the data
+can honour (`available_protocols`). Where a protocol chooses its column (``cross-session``
+takes ``session``, else ``series``, else ``day``), ``Fold.info["column"]`` names it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -28,6 +34,8 @@ import pandas as pd
 
 from myoshift.errors import ConfigError
 from myoshift.evaluation.plan import (
+    PREDEFINED,
+    WITHIN_SESSION_DEFAULTS,
     Fold,
     FoldPlan,
     _datasets,
@@ -41,57 +49,38 @@ from myoshift.evaluation.plan import (
     shift_recording,
     shift_set,
 )
-from myoshift.evaluation.protocol_base import CALIBRATION_SAMPLERS, Protocol, WindowSplitter
+from myoshift.evaluation.protocol_base import (
+    CALIBRATION_SAMPLERS,
+    PROTOCOLS,
+    Protocol,
+    WindowSplitter,
+    available_protocols,
+    register_protocol,
+)
 from myoshift.evaluation.units import CONTEXT_COLUMNS, sorted_values
 
 __all__ = [
     "CALIBRATION_SAMPLERS",
+    "PREDEFINED",
+    "PROTOCOLS",
+    "WITHIN_SESSION_DEFAULTS",
     "Fold",
     "FoldPlan",
     "Protocol",
     "WindowSplitter",
+    "available_protocols",
     "get_protocol",
     "protocol_names",
+    "register_protocol",
     "shift_recording",
     "shift_set",
 ]
 
-
-#: within-session default split per dataset (meta['dataset'] name)
-WITHIN_SESSION_DEFAULTS: dict[str, dict[str, Any]] = {
-    # Atzori et al. 2014: repetitions 1, 3, 4, 6, 8, 9, 10 train / 2, 5, 7 test
-    "ninapro-db1": {"train_reps": [1, 3, 4, 6, 8, 9, 10], "test_reps": [2, 5, 7]},
-    # Côté-Allard et al. 2019: first 4 repetitions (train) / last 4 (test), same day
-    "3dc": {"column": "session", "train": ["train"], "test": ["test"]},
-    # Côté-Allard et al. 2019: evaluation set, training0 -> Test0 + Test1
-    "myoarmband": {
-        "where": {"split": ["evaluation"]},
-        "column": "session",
-        "train": ["training0"],
-        "test": ["Test0", "Test1"],
-    },
-}
-
-#: each dataset's own source -> target split (protocol ``predefined``)
-PREDEFINED: dict[str, dict[str, Any]] = {
-    "myoarmband": {
-        "source": {"split": ["pretraining"]},
-        "target": {"split": ["evaluation"]},
-        "calibration": {"session": ["training0"]},
-        "test": {"session": ["Test0", "Test1"]},
-    },
-    # the simulator mirrors the Myo armband dataset's split; calibrate on the first
-    # session of each evaluation subject, test on the later ones
-    "synthetic": {
-        "source": {"split": ["pretraining"]},
-        "target": {"split": ["evaluation"]},
-        "calibration": "first-session",
-        "test": "later-sessions",
-    },
-}
+log = logging.getLogger(__name__)
 
 
 # -- protocols ---------------------------------------------------------------------------
+@register_protocol
 class WithinSession(Protocol):
     """Train/test by repetition inside each subject's session.
 
@@ -177,8 +166,15 @@ class WithinSession(Protocol):
         return plans
 
 
+@register_protocol
 class CrossSession(Protocol):
-    """Train on an earlier session (or day), test on a later one of the same subject.
+    """Train on an earlier session, test on a later one of the same subject.
+
+    The session is the first of `prefer` in which some subject has two or more values:
+    ``session``, else ``series`` (uci-gestures' two series), else ``day`` (each day the
+    armband is put on anew, so a day is a session); ``column`` forces one.
+    ``info["column"]`` names the column used. Subjects recorded in one session only are
+    left out (logged).
 
     ``mode="first"``: first -> each later; ``"consecutive"``: d -> d+1; ``"both"``.
     ``info["gap"]`` is the difference of the values when numeric (days), else of ranks.
@@ -186,7 +182,9 @@ class CrossSession(Protocol):
     """
 
     name = "cross-session"
-    prefer: ClassVar[tuple[str, ...]] = ("session", "day")
+    prefer: ClassVar[tuple[str, ...]] = ("session", "series", "day")
+    #: what the error message calls the values of `prefer`
+    noun: ClassVar[str] = "sessions"
 
     def __init__(self, column: str | None = None, mode: str = "both", **kw: Any) -> None:
         super().__init__(**kw)
@@ -194,6 +192,10 @@ class CrossSession(Protocol):
             raise ConfigError(f"mode must be first, consecutive or both, got {mode!r}")
         self.column = column
         self.mode = mode
+
+    def describe(self, table: pd.DataFrame) -> str:
+        """The column chosen, where there was a choice (`prefer`)."""
+        return "" if self.column or len(self.prefer) < 2 else f" (by {self._column(table)})"
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "column": self.column, "mode": self.mode}
@@ -210,9 +212,15 @@ class CrossSession(Protocol):
                 if (per_subject > 1).any():
                     return col
         ds = ", ".join(str(d) for d in _datasets(table))
+        have = [c for c in cands if c in table.columns]
+        why = (
+            f"one value per subject in {', '.join(map(repr, have))}"
+            if have
+            else f"no {' or '.join(map(repr, cands))} column"
+        )
         raise ConfigError(
             f"{self.name}: dataset(s) {ds} have no subject recorded in two or more "
-            f"{' or '.join(f'{c}s' for c in cands)}; use within-session or loso"
+            f"{self.noun} ({why})"
         )
 
     def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
@@ -223,6 +231,7 @@ class CrossSession(Protocol):
         for key, m in _groups(table, whole, _varying(table, ["dataset", "subject"])):
             vals = sorted_values([v for v, keep in zip(values, m) if keep and v == v])
             if len(vals) < 2:
+                log.info("%s: %s recorded in one %s only; left out", self.label, _label(key), col)
                 continue
             pairs: list[tuple[int, int]] = []
             if self.mode in ("first", "both"):
@@ -247,13 +256,28 @@ class CrossSession(Protocol):
         return plans
 
 
+@register_protocol
 class CrossDay(CrossSession):
-    """`CrossSession` over the ``day`` column (kanoga: day 1 -> each day, d -> d+1)."""
+    """`CrossSession` over the ``day`` column (kanoga: day 1 -> each day, d -> d+1).
+
+    Only a ``day`` column makes folds: sessions of one day (3dc's ``train``/``test``)
+    are not days apart, so such data is refused, not split by session.
+    """
 
     name = "cross-day"
-    prefer = ("day", "session")
+    prefer = ("day",)
+    noun = "days"
+
+    def __init__(self, column: str | None = None, mode: str = "both", **kw: Any) -> None:
+        if column not in (None, "day"):
+            raise ConfigError(
+                f"cross-day splits by the 'day' column, got column={column!r}; "
+                "use cross-session with that column"
+            )
+        super().__init__(column, mode, **kw)
 
 
+@register_protocol
 class LeaveGroupOut(Protocol):
     """Leave one value of a metadata column out (``leave-group-out:gender``, ...).
 
@@ -272,6 +296,30 @@ class LeaveGroupOut(Protocol):
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "column": self.column}
+
+    @classmethod
+    def candidates(cls, table: pd.DataFrame) -> list[Protocol]:
+        """One per domain column: a context column (`CONTEXT_COLUMNS`) or a per-subject
+        attribute (gender, arm...), other than the subject itself (that is ``loso``)."""
+        out: list[Protocol] = []
+        per_subject = "subject" in table.columns
+        seen = [pd.factorize(table["subject"])[0]] if per_subject else []
+        for col in table.columns:
+            if col.startswith("_") or col in ("subject", "dataset", "source"):
+                continue
+            try:
+                if table[col].nunique() < 2 or pd.api.types.is_float_dtype(table[col]):
+                    continue
+                codes = pd.factorize(table[col])[0]
+            except TypeError:  # unhashable values (lists...): no grouping column
+                continue
+            if any((codes == c).all() for c in seen):  # the same grouping by another name
+                continue
+            attribute = per_subject and (table.groupby("subject")[col].nunique() <= 1).all()
+            if col in CONTEXT_COLUMNS or attribute:
+                seen.append(codes)
+                out.append(cls(column=col))
+        return out
 
     def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
         col = self.column
@@ -295,6 +343,7 @@ class LeaveGroupOut(Protocol):
         return plans
 
 
+@register_protocol
 class LeaveOneSubjectOut(LeaveGroupOut):
     """Leave one subject out (cross-subject)."""
 
@@ -307,7 +356,12 @@ class LeaveOneSubjectOut(LeaveGroupOut):
     def label(self) -> str:
         return self.name
 
+    @classmethod
+    def candidates(cls, table: pd.DataFrame) -> list[Protocol]:
+        return [cls()]
 
+
+@register_protocol
 class Predefined(Protocol):
     """The dataset's own source -> target split (`PREDEFINED`), one fold per target subject.
 
@@ -343,6 +397,7 @@ class Predefined(Protocol):
         return plans
 
 
+@register_protocol
 class ElectrodeShift(Protocol):
     """Rotate ring electrodes (translate grids) by -k..+k at test time.
 
@@ -372,6 +427,14 @@ class ElectrodeShift(Protocol):
         return {**super().params(), "shifts": self.shifts, "augment": list(self.augment)}
 
     def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
+        if "_layout" in table.columns:
+            kinds = sorted(set(table["_layout"]) - {"ring", "grid"})
+            if kinds:
+                names = ", ".join(str(d) for d in _datasets(table))
+                raise ConfigError(
+                    f"electrode-shift needs a ring or grid channel layout; {names} has a "
+                    f"{' / '.join(map(repr, kinds))} layout"
+                )
         shifts = list(range(-self.shifts, self.shifts + 1))
         plans = []
         for p in self.base.plan(table):
@@ -381,17 +444,6 @@ class ElectrodeShift(Protocol):
                 name = f"{p.name}:{'aug' if aug else 'noaug'}"
                 plans.append(FoldPlan(name, info, p.train, p.pool, p.test, aug_shifts))
         return plans
-
-
-PROTOCOLS: dict[str, type[Protocol]] = {
-    "within-session": WithinSession,
-    "cross-session": CrossSession,
-    "cross-day": CrossDay,
-    "loso": LeaveOneSubjectOut,
-    "leave-group-out": LeaveGroupOut,
-    "predefined": Predefined,
-    "electrode-shift": ElectrodeShift,
-}
 
 
 def protocol_names() -> list[str]:

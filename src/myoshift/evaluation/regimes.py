@@ -33,6 +33,7 @@ from myoshift.errors import ConfigError
 from myoshift.evaluation.metrics import classification_metrics, regression_metrics
 from myoshift.evaluation.protocols import Fold, Protocol
 from myoshift.evaluation.recipes import Method
+from myoshift.recording import UNLABELLED
 
 R = TypeVar("R", bound=type)
 
@@ -78,20 +79,30 @@ class Regime(ABC):
 
 
 def score_conditions(model: Any, fold: Fold, vote: int | None) -> FoldOutcome:
-    """Metrics of a fitted `MethodChain` on each test condition of ``fold``."""
+    """Metrics of a fitted `MethodChain` on each test condition of ``fold``.
+
+    Classification decides on every window of the test recordings in time order, the
+    windows of unlabelled stretches included, as a live system would; the majority
+    vote runs over those decisions and only labelled windows are scored (see
+    `classification_metrics`). Regression is scored on the labelled windows.
+    """
     conditions: dict[str, Any] = {}
     n_test = 0
     for cond, test in fold.conditions():
-        w = model.windows(test)
-        pred = np.asarray(model.estimator_.predict(w))
         if model.target is not None:
+            w = model.windows(test)
+            pred = np.asarray(model.estimator_.predict(w))
             conditions[cond] = regression_metrics(model.targets(w), pred)
-        else:
-            labels = sorted(set(w.y.tolist()) | set(pred.tolist()))
-            conditions[cond] = classification_metrics(
-                w.y, pred, labels, w.meta["recording"].to_numpy(), vote
-            )
-        n_test = max(n_test, len(w))
+            n_test = max(n_test, len(w))
+            continue
+        w = model.windows(test, drop_unlabelled=False)
+        pred = np.asarray(model.estimator_.predict(w))
+        scored = w.y != UNLABELLED
+        labels = sorted(set(w.y[scored].tolist()) | set(pred[scored].tolist()))
+        conditions[cond] = classification_metrics(
+            w.y, pred, labels, w.meta["recording"].to_numpy(), vote
+        )
+        n_test = max(n_test, int(scored.sum()))
     return FoldOutcome(conditions, n_test)
 
 
@@ -146,6 +157,7 @@ class Transfer(Regime):
             w = model.windows(fold.calibration)
             model.estimator_.adapt(w, model.targets(w))
             info["n_calibration"] = len(w)
+            info["adapt_mode"] = getattr(model.estimator_, "adapt_mode", None)
         out = score_conditions(model, fold, vote)
         out.info, out.model = info, model
         return out

@@ -106,7 +106,8 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def unit_table(rset: RecordingSet) -> tuple[pd.DataFrame, list[SampleUnits]]:
-    """One row per (recording, unit): the recording's metadata plus ``_rec``, ``_rep``.
+    """One row per (recording, unit): the recording's metadata plus ``_rec``, ``_rep``
+    and ``_layout`` (the channel layout's kind: ring, grid, plain).
 
     Returns the table and the per-recording sample units used by `take`.
     """
@@ -115,7 +116,7 @@ def unit_table(rset: RecordingSet) -> tuple[pd.DataFrame, list[SampleUnits]]:
     for i, rec in enumerate(rset):
         u = sample_units(rec)
         per_rec.append(u)
-        base = {**rec.meta, "_rec": i}
+        base = {**rec.meta, "_rec": i, "_layout": rec.layout.kind}
         if isinstance(u, np.ndarray):
             for r in np.unique(u):
                 rows.append({**base, "_rep": int(r)})

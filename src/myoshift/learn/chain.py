@@ -111,11 +111,16 @@ class MethodChain(Persistent, BaseEstimator):
     def _where(self) -> str:
         return f"method {self.name!r}" if self.name else "MethodChain"
 
-    def _cut(self, recordings: RecordingSet) -> Windows:
+    def _cut(self, recordings: RecordingSet, drop_unlabelled: bool = True) -> Windows:
         targets = () if self.target is None else (self.target,)
         try:
             return make_windows(
-                recordings, self.window_ms, self.step_ms, targets=targets, aux=tuple(self.aux)
+                recordings,
+                self.window_ms,
+                self.step_ms,
+                drop_unlabelled=drop_unlabelled,
+                targets=targets,
+                aux=tuple(self.aux),
             )
         except ConfigError as exc:
             raise ConfigError(f"{self._where()}: {exc}") from None
@@ -163,11 +168,16 @@ class MethodChain(Persistent, BaseEstimator):
         self.n_train_ = len(w)
         return self
 
-    def windows(self, recordings: Any) -> Windows:
-        """The estimator's input for ``recordings``: preprocessed, cut and represented."""
+    def windows(self, recordings: Any, drop_unlabelled: bool = True) -> Windows:
+        """The estimator's input for ``recordings``: preprocessed, cut and represented.
+
+        ``drop_unlabelled=False`` keeps the windows of unlabelled stretches (label -1),
+        so every window a live system would decide on is there, in time order.
+        """
         self._check_fitted()
         rset = apply_steps(self.preprocess_, _as_set(recordings))
-        return apply_steps(self.represent_, self._cut(rset))  # type: ignore[no-any-return]
+        w = self._cut(rset, drop_unlabelled)
+        return apply_steps(self.represent_, w)  # type: ignore[no-any-return]
 
     def predict(self, recordings: Any) -> np.ndarray:
         """One decision per window of ``recordings`` (in `windows` order)."""

@@ -63,7 +63,11 @@ class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
         Standardise features with training statistics.
     seed : int
     adapt_mode : {"target", "pooled"}
-        Default mode of `adapt`.
+        Default mode of `adapt`: ``pooled`` refits on the source training windows and
+        the calibration windows together, ``target`` on the calibration windows alone.
+    adapt_weight : float or None
+        ``pooled``: the share of the refit's rows given to the calibration windows (by
+        repeating them; see `adapt`); None: each window once.
     window_ms, step_ms : float or None
         Windowing applied when ``X`` is a Recording / RecordingSet (see `RecordingInput`).
 
@@ -85,13 +89,15 @@ class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
         classifier_params: dict[str, Any] | None = None,
         scale: bool = True,
         seed: int = 0,
-        adapt_mode: Literal["target", "pooled"] = "target",
+        adapt_mode: Literal["target", "pooled"] = "pooled",
+        adapt_weight: float | None = 0.75,
         window_ms: float | None = None,
         step_ms: float | None = None,
     ) -> None:
         self.window_ms = window_ms
         self.step_ms = step_ms
         self.adapt_mode = adapt_mode
+        self.adapt_weight = adapt_weight
         self.classifier = classifier
         self.features = features
         self.fs = fs
@@ -145,9 +151,12 @@ class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
     ) -> ClassicalClassifier:
         """Recalibrate with labelled target windows, in place.
 
-        ``mode`` None uses ``adapt_mode``. ``target``: refit scaler and classifier on
-        the calibration data alone; ``pooled``: refit on the source training features
-        plus the calibration data.
+        ``mode`` None uses ``adapt_mode``. ``pooled``: refit scaler and classifier on
+        the rows the model was last fitted on (the source) plus the calibration
+        windows, repeated so that they hold the share ``adapt_weight`` of the rows: the
+        target pulls the class means, covariance, trees or neighbours towards itself
+        while classes it lacks stay known. ``target``: refit on the calibration windows
+        alone (classes they lack can no longer be predicted).
 
         Raises
         ------
@@ -194,7 +203,7 @@ class ClassicalRegressor(RegressorMixin, _FeaturePipeline):
         ``rf``: RandomForestRegressor (100 trees, seeded).
     regressor_params : dict or None
         Overrides of the regressor's defaults.
-    features, fs, feature_params, scale, seed, adapt_mode, window_ms, step_ms
+    features, fs, feature_params, scale, seed, adapt_mode, adapt_weight, window_ms, step_ms
         As in `ClassicalClassifier`.
     """
 
@@ -207,13 +216,15 @@ class ClassicalRegressor(RegressorMixin, _FeaturePipeline):
         regressor_params: dict[str, Any] | None = None,
         scale: bool = True,
         seed: int = 0,
-        adapt_mode: Literal["target", "pooled"] = "target",
+        adapt_mode: Literal["target", "pooled"] = "pooled",
+        adapt_weight: float | None = 0.75,
         window_ms: float | None = None,
         step_ms: float | None = None,
     ) -> None:
         self.window_ms = window_ms
         self.step_ms = step_ms
         self.adapt_mode = adapt_mode
+        self.adapt_weight = adapt_weight
         self.regressor = regressor
         self.features = features
         self.fs = fs
@@ -244,7 +255,8 @@ class ClassicalRegressor(RegressorMixin, _FeaturePipeline):
     def adapt(
         self, X: Any, y: Any = None, mode: Literal["target", "pooled"] | None = None
     ) -> ClassicalRegressor:
-        """Recalibrate on target windows and targets, in place (``target`` or ``pooled``)."""
+        """Recalibrate on target windows and targets, in place (``target`` or ``pooled``,
+        as in `ClassicalClassifier.adapt`)."""
         self._check_fitted()
         X = self._as_input(X)
         arr, _, _ = unpack(X, y)

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 CLASSIFIERS = ("lda", "svm", "rf", "knn")
 _PROBE = 256  # training rows whose outputs a saved pipeline must reproduce
 REGRESSORS = ("ridge", "rf")
+#: modes of ``adapt`` (see `_FeaturePipeline._adapt_data`)
+ADAPT_MODES = ("target", "pooled")
 
 
 def make_classifier(name: str, seed: int = 0, **params: Any) -> BaseEstimator:
@@ -198,14 +200,29 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
     def _adapt_data(
         self, X: Any, y: np.ndarray, mode: str | None
     ) -> tuple[np.ndarray, np.ndarray, str]:
-        """Features and targets to refit on for ``adapt`` (``target`` or ``pooled``)."""
+        """Features and targets to refit on for ``adapt``, and the mode used.
+
+        ``target``: the calibration windows alone. ``pooled``: the rows the pipeline
+        was last fitted on (the source) plus the calibration windows, each calibration
+        row repeated so that the target holds the share ``adapt_weight`` of all rows
+        (at least once; ``adapt_weight=None``: once). Repeating rows weights them for
+        every model alike (LDA means and covariance, forest bootstraps, neighbours)
+        and keeps the stored training rows an exact record of the fitted model.
+        """
         mode = self.adapt_mode if mode is None else mode
-        if mode not in ("target", "pooled"):
-            raise ConfigError(f"unknown adapt mode {mode!r}; valid: target, pooled")
+        if mode not in ADAPT_MODES:
+            raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(ADAPT_MODES)}")
         F = self._features(X)
-        if mode == "pooled":
-            F = np.concatenate([self.features_train_, F])
-            y = np.concatenate([self.y_train_, y])
+        if mode == "target":
+            return F, y, mode
+        share = getattr(self, "adapt_weight", None)
+        repeat = 1
+        if share is not None:
+            if not 0 < share < 1:
+                raise ConfigError(f"adapt_weight must be in (0, 1) or None, got {share!r}")
+            repeat = max(1, round(share / (1 - share) * len(self.y_train_) / max(len(y), 1)))
+        F = np.concatenate([self.features_train_, np.tile(F, (repeat, 1))])
+        y = np.concatenate([self.y_train_, np.tile(y, (repeat,) + (1,) * (y.ndim - 1))])
         return F, y, mode
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -245,17 +262,45 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
+        """Refit from the saved training features after checking every stored shape
+        against ``estimator.json``; `ModelFileError` naming the file otherwise."""
         est = cls(**params)
         fitted, arrays = state.fitted, state.arrays
+        n_channels, n_features = int(fitted["n_channels_in"]), int(fitted["n_features_in"])
+        fs = fitted["fs"]
+        if n_channels < 1 or not (fs is None or (isinstance(fs, int | float) and fs > 0)):
+            raise ModelFileError(
+                f"{folder / 'estimator.json'}: n_channels_in={n_channels}, fs={fs!r}; "
+                "expected a positive channel count and sampling rate"
+            )
+        _, columns = _signal.extract_features(  # column names only: no window is computed
+            np.zeros((0, n_channels, 1 << 16)), est.features, fs=fs, **(est.feature_params or {})
+        )
+        if len(columns) != n_features:
+            raise ModelFileError(
+                f"{folder / 'estimator.json'}: n_features_in={n_features}, but features "
+                f"{est.features!r} of n_channels_in={n_channels} channels give {len(columns)}"
+            )
         F = arrays["features_train"]
         y = arrays["y_train"] if "y_train" in arrays else labels_from(fitted["y_train"])
-        est.n_channels_in_ = int(fitted["n_channels_in"])
-        est.n_features_in_ = int(fitted["n_features_in"])
-        est.fs_ = fitted["fs"]
+        saved = arrays["probe"] if "probe" in arrays else arrays["probe_proba"]  # <= 0.1
+        n = len(F) if F.ndim else 0
+        outputs = y.shape[1:] if is_regressor(est) else (len(np.unique(y)),)
+        for name, arr, shape in (
+            ("features_train", F, (n, n_features)),
+            ("y_train", y, (n, *y.shape[1:])),
+            ("probe", saved, (min(n, _PROBE), *outputs)),
+        ):
+            if arr.shape != shape:
+                where = "weights.safetensors" if name in arrays else "estimator.json"
+                raise ModelFileError(
+                    f"{folder / where}: {name} has shape {arr.shape}, expected {shape} "
+                    f"(n_features_in={n_features} and the rows of features_train)"
+                )
+        est.n_channels_in_, est.n_features_in_, est.fs_ = n_channels, n_features, fs
         est._refit(F, y)
         probe = est._probe(F[:_PROBE])
-        saved = arrays["probe"] if "probe" in arrays else arrays["probe_proba"]  # <= 0.1
-        if probe.shape != saved.shape or not np.allclose(probe, saved, atol=1e-6):
+        if not np.allclose(probe, saved, atol=1e-6):
             raise ModelFileError(
                 f"{folder}: the refitted pipeline does not reproduce the saved predictions "
                 "(different scikit-learn version?)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,12 @@ from myoshift.recording import Layout, Recording
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
+
+# Code under test finds the data where `require_dataset` looked (the README's test command
+# works without setting MYOSHIFT_DATA), and caches of the CLI go to a temporary folder,
+# never the user's.
+os.environ.setdefault("MYOSHIFT_DATA", str(DEFAULT_DATA))
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="myoshift-test-cache-")
 
 
 def real_data_dir() -> Path:

@@ -276,9 +276,15 @@ def test_non_causal_preprocessing_is_refused(
     assert stream_model(chain, streaming=False).fs == 200.0  # offline use is fine
 
 
-def test_a_deep_chain_needs_its_rate(deep_chain: Any) -> None:
+def test_a_deep_chain_records_its_rate(deep_chain: Any) -> None:
+    """Chains record the rate of their input; one saved before that needs it given."""
+    import copy
+
+    assert Recognizer(deep_chain).model.fs == deep_chain.fs_
+    old = copy.deepcopy(deep_chain)
+    del old.fs_, old.n_channels_
     with pytest.raises(ConfigError, match="does not record its sampling rate"):
-        Recognizer(deep_chain)
+        Recognizer(old)
 
 
 # ---------------------------------------------------------------------------- saved models

@@ -83,6 +83,9 @@ class MethodChain(Persistent, BaseEstimator):
     ----------
     estimator_ : the fitted estimator
     preprocess_, represent_ : list of fitted `Step`
+    fs_, n_channels_ : float, int
+        Rate and channel count of the raw recordings the chain was fitted on (what a
+        stream must deliver).
     """
 
     _child_params = ("estimator",)
@@ -166,6 +169,7 @@ class MethodChain(Persistent, BaseEstimator):
         self.represent_: list[Step] = rep
         self.estimator_ = est
         self.n_train_ = len(w)
+        self.fs_, self.n_channels_ = float(rset[0].fs), int(rset[0].n_channels)  # raw input
         return self
 
     def windows(self, recordings: Any, drop_unlabelled: bool = True) -> Windows:
@@ -208,7 +212,12 @@ class MethodChain(Persistent, BaseEstimator):
         est = self._check_fitted()
         pre_docs, pre_arrays = steps_to_json(self.preprocess_)
         rep_docs, rep_arrays = steps_to_json(self.represent_)
-        fitted = {"preprocess": pre_docs, "represent": rep_docs}
+        fitted = {
+            "preprocess": pre_docs,
+            "represent": rep_docs,
+            "fs": self.fs_,
+            "n_channels": self.n_channels_,
+        }
         return EstimatorState(fitted, {**pre_arrays, **rep_arrays}, {"estimator": est})
 
     @classmethod
@@ -218,4 +227,6 @@ class MethodChain(Persistent, BaseEstimator):
         chain.preprocess_ = steps_from_json("preprocess", state.fitted["preprocess"], state.arrays)
         chain.represent_ = steps_from_json("represent", state.fitted["represent"], state.arrays)
         chain.estimator_ = est
+        if "fs" in state.fitted:  # files written before the chain recorded its input
+            chain.fs_, chain.n_channels_ = state.fitted["fs"], state.fitted["n_channels"]
         return chain

@@ -92,6 +92,8 @@ def _rate(
     """The sampling rate: given, else a classical estimator's, else from the window length."""
     if fs is not None:
         return float(fs), given
+    if getattr(chain, "fs_", None):
+        return float(chain.fs_), "MethodChain.fs_"  # type: ignore[union-attr]
     for member in _walk(est):
         rate = getattr(member, "fs_", None) or getattr(member, "fs", None)
         if rate:

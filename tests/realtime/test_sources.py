@@ -150,7 +150,7 @@ def test_a_silent_producer_times_out() -> None:
     start = time.perf_counter()
     with pytest.raises(StreamError, match="no samples for 0.2 s"):
         list(source)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 30.0  # nothing hangs (a bound, not a timing)
     full = CallbackSource(maxsize=1)
     full.put(np.zeros((1, 2)))
     with pytest.raises(StreamError, match="not keeping up"):
@@ -223,7 +223,7 @@ def test_lsl_stream_that_disappears_is_a_clear_error() -> None:
     with pytest.raises(StreamError, match=f"'{name}' (disappeared|sent nothing)"):
         for _ in source:
             senders.clear()  # the sender goes away mid-run
-    assert time.perf_counter() - start < 5.0
+    assert time.perf_counter() - start < 30.0  # nothing hangs (a bound, not a timing)
 
 
 @needs_lsl
@@ -231,4 +231,4 @@ def test_lsl_stream_not_found_times_out() -> None:
     start = time.perf_counter()
     with pytest.raises(StreamError, match="no stream with name 'no-such-stream-x' found in 0.5 s"):
         LSLSource("no-such-stream-x", resolve_timeout=0.5)
-    assert time.perf_counter() - start < 3.0
+    assert time.perf_counter() - start < 30.0  # nothing hangs (a bound, not a timing)

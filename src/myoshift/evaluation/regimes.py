@@ -151,12 +151,8 @@ class Transfer(Regime):
         model = prepared
         info: dict[str, Any] = {}
         if int(fold.info.get("calibration", 0)) > 0:
-            if not hasattr(prepared.estimator_, "adapt"):
-                raise ConfigError(f"method {method.name!r} has no adapt(); use calibration 0")
-            model = prepared.copy()
-            w = model.windows(fold.calibration)
-            model.estimator_.adapt(w, model.targets(w))
-            info["n_calibration"] = len(w)
+            model = prepared.copy().adapt(fold.calibration)
+            info["n_calibration"] = model.n_adapt_
             info["adapt_mode"] = getattr(model.estimator_, "adapt_mode", None)
         out = score_conditions(model, fold, vote)
         out.info, out.model = info, model

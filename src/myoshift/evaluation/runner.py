@@ -109,9 +109,28 @@ def run_task(
         method = dataclasses.replace(
             method, build=functools.partial(_threaded, method.build, threads)
         )
-    records: list[dict[str, Any]] = []
     if trace_memory:
         tracemalloc.start()
+    try:
+        return _run_folds(regime, method, folds, seed, keys, store, vote, trace_memory, models_root)
+    finally:  # whatever escapes, tracing never stays on in this worker
+        if trace_memory:
+            tracemalloc.stop()
+
+
+def _run_folds(
+    regime: Regime,
+    method: Method,
+    folds: Sequence[Fold],
+    seed: int,
+    keys: Sequence[RunKey],
+    store: ResultStore | None,
+    vote: int | None,
+    trace_memory: bool,
+    models_root: str | None,
+) -> list[dict[str, Any]]:
+    """`run_task`'s work: prepare once, run every fold, store each record at once."""
+    records: list[dict[str, Any]] = []
     t0, c0 = time.perf_counter(), time.process_time()
     prepared: Any = None
     prep_error: str | None = None
@@ -159,8 +178,6 @@ def run_task(
         if store is not None:
             store.put(key, record)
         records.append(record)
-    if trace_memory:
-        tracemalloc.stop()
     return records
 
 
@@ -330,7 +347,8 @@ def run_benchmark(
                     )
                     order.append(key)
                     cached = store.get(key) if store is not None else None
-                    if cached is not None and (models_root is None or "model" in cached):
+                    saved = str(cached.get("model") or "") if cached is not None else ""
+                    if cached is not None and (models_root is None or Path(saved).is_dir()):
                         records[key] = cached
                     else:
                         todo_f.append(f)

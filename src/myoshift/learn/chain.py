@@ -199,8 +199,9 @@ class MethodChain(Persistent, BaseEstimator):
         est = self._check_fitted()
         if not hasattr(est, "adapt"):
             raise ConfigError(f"{self._where()} has no adapt(); use calibration 0")
-        w = self.windows(recordings)
+        w = self.windows(recordings, drop_unlabelled=labelled)  # unlabelled: keep all
         est.adapt(w, self.targets(w) if labelled else None)
+        self.n_adapt_ = len(w)
         return self
 
     def copy(self) -> MethodChain:
@@ -217,16 +218,19 @@ class MethodChain(Persistent, BaseEstimator):
             "represent": rep_docs,
             "fs": self.fs_,
             "n_channels": self.n_channels_,
+            "n_train": self.n_train_,
         }
         return EstimatorState(fitted, {**pre_arrays, **rep_arrays}, {"estimator": est})
 
     @classmethod
     def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
         est = state.children["estimator"]
-        chain = cls(estimator=est, **params)
+        # the parameter stays an unfitted copy, as after fit: adapting estimator_ leaves it
+        chain = cls(estimator=clone(est, safe=False), **params)
         chain.preprocess_ = steps_from_json("preprocess", state.fitted["preprocess"], state.arrays)
         chain.represent_ = steps_from_json("represent", state.fitted["represent"], state.arrays)
         chain.estimator_ = est
         if "fs" in state.fitted:  # files written before the chain recorded its input
             chain.fs_, chain.n_channels_ = state.fitted["fs"], state.fitted["n_channels"]
+        chain.n_train_ = int(state.fitted.get("n_train", 0))
         return chain

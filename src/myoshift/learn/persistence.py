@@ -206,7 +206,7 @@ def load_estimator(path: str | Path) -> Any:
         return cls._from_state(from_json(doc["params"]), state, d)  # type: ignore[attr-defined]
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, ConfigError) as exc:  # e.g. an unknown step
         raise ModelFileError(
             f"{d / JSON_NAME}: invalid content ({type(exc).__name__}: {exc})"
         ) from None

@@ -57,7 +57,11 @@ def _estimators(est: Any) -> Iterator[Any]:
 
 
 def _found(chain: Any, attr: str) -> list[Any]:
-    """Distinct non-None values of ``attr`` over the chain's estimator tree."""
+    """The chain's own ``attr`` (what its raw input is) when it records it; else, for
+    chains saved before that, the distinct non-None values over its estimator tree."""
+    own = getattr(chain, attr, None)
+    if own is not None:
+        return [own]
     values = [getattr(e, attr, None) for e in _estimators(chain)]
     return sorted({v for v in values if v is not None})
 

@@ -18,10 +18,10 @@ from myoshift.datasets.manifest import (
     build_manifest,
     main,
     read_manifest,
-    sha256_of,
     write_manifest,
 )
 from myoshift.errors import ConfigError, DataFormatError
+from myoshift.hashing import file_sha256
 from tests.conftest import require_dataset
 
 ENTRIES = [
@@ -182,4 +182,4 @@ def test_pins_match_the_real_files(name: str, folder: str) -> None:
     for path in local:
         entry = listed.get(path.relative_to(root).as_posix())
         assert entry is not None, f"{path} is not in {download.manifest}"
-        assert (entry.size, entry.sha256) == (path.stat().st_size, sha256_of(path)), path
+        assert (entry.size, entry.sha256) == (path.stat().st_size, file_sha256(path)), path

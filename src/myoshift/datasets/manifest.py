@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from myoshift.errors import ConfigError, DataFormatError
+from myoshift.hashing import file_sha256
 
 __all__ = [
     "MANIFEST_DIR",
@@ -67,16 +68,7 @@ class ManifestEntry:
         """Whether ``folder`` already holds this file, intact (size and SHA-256)."""
         path = folder / self.path
         intact = path.is_file() and path.stat().st_size == self.size
-        return intact and sha256_of(path) == self.sha256
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return intact and file_sha256(path) == self.sha256
 
 
 def _relative(manifest: Path, line: int, text: str) -> str:

@@ -23,7 +23,6 @@ folders (``ensemble.json``) are refused with a message saying how to re-create t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from myoshift.errors import ConfigError, ModelFileError
+from myoshift.hashing import file_sha256
 from myoshift.learn.registry import get_estimator_class, name_of
 
 log = logging.getLogger(__name__)
@@ -120,14 +120,6 @@ def _params(est: Any, skip: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_estimator(est: Any, path: str | Path) -> Path:
     """Write a fitted registered estimator to folder ``path``; returns the folder."""
     key = name_of(est)
@@ -146,7 +138,7 @@ def save_estimator(est: Any, path: str | Path) -> Path:
         "params": _params(est, getattr(est, "_child_params", ())),
         "fitted": jsonable(state.fitted),
         "children": list(state.children),
-        "weights_sha256": _sha256(weights),
+        "weights_sha256": file_sha256(weights),
     }
     (d / JSON_NAME).write_text(json.dumps(doc, indent=1))
     return d
@@ -175,7 +167,7 @@ def _read(d: Path) -> dict[str, Any]:
             f"{js}: unsupported version {doc.get('version')!r}; this myoshift reads "
             f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
-    if _sha256(weights) != doc.get("weights_sha256"):
+    if file_sha256(weights) != doc.get("weights_sha256"):
         raise ModelFileError(
             f"{weights}: SHA-256 does not match {JSON_NAME}; the file is corrupt or was modified"
         )

@@ -19,7 +19,6 @@ untrusted source can at worst fail to load with a `ModelFileError`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -30,6 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from myoshift.errors import ConfigError, ModelFileError, MyoshiftError
+from myoshift.hashing import file_sha256
 from myoshift.models.base import EMGModel, from_config
 
 FORMAT = "myoshift-model"
@@ -37,14 +37,6 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.safetensors"
 _MAX_CONFIG_BYTES = 10_000_000
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -87,7 +79,7 @@ def save_model(model: EMGModel, path: str | Path, metadata: dict[str, Any] | Non
         "format_version": FORMAT_VERSION,
         "model": config,
         "weights": WEIGHTS_NAME,
-        "sha256": _sha256(weights),
+        "sha256": file_sha256(weights),
         "tensors": {
             k: [str(v.dtype).removeprefix("torch."), list(v.shape)] for k, v in state.items()
         },
@@ -149,7 +141,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> EMGModel
     weights = Path(path) / record["weights"]
     if not weights.is_file():
         raise ModelFileError(f"{weights}: missing weights file")
-    digest = _sha256(weights)
+    digest = file_sha256(weights)
     if digest != record["sha256"]:
         raise ModelFileError(
             f"{weights}: SHA-256 {digest[:12]}... does not match {record['sha256'][:12]}... "

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from myoshift.cli.main import main
 from myoshift.learn import ClassicalClassifier, DeepClassifier, MethodChain, save_estimator
@@ -19,12 +17,7 @@ pytest.importorskip("onnx", reason="ONNX export needs the 'export' extra (onnx)"
 pytest.importorskip("onnxruntime", reason="ONNX export needs the 'export' extra (onnxruntime)")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _recordings() -> RecordingSet:

@@ -13,14 +13,8 @@ from myoshift.models import EMGModel, build_model, get_model_class, model_names
 from myoshift.models.multiscale_cnn import effective_kernel
 from myoshift.models.rcnn import FramedSpectrum
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Any:
-    """Tiny models: one thread is fastest and avoids oversubscribing shared CI cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+# tiny models: one thread is fastest and avoids oversubscribing shared CI cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 NAMES = model_names()

@@ -6,7 +6,6 @@ this folder that do not use them start fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -56,14 +55,3 @@ def held_out(synthetic: RecordingSet) -> Recording:
     """A recording the chain was not fitted on (first 2000 samples)."""
     rec = synthetic[8]
     return rec.with_emg(rec.emg[:2000], labels=rec.labels[:2000], repetition=None)
-
-
-@pytest.fixture
-def one_torch_thread() -> Iterator[None]:
-    """Torch inference on one thread (small batches; no contention on busy machines)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)

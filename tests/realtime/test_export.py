@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +55,7 @@ TINY: dict[str, dict[str, Any]] = {
 FAST = {"epochs": 1, "batch_size": 32, "threads": 1, "lr": 3e-3}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _synthetic(n_rec: int = 10, seed: int = 0) -> RecordingSet:

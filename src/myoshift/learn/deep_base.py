@@ -211,16 +211,18 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
         return net
 
-    def _check_X(self, X: Any) -> np.ndarray | WindowArray:
+    def _check_X(self, X: Any, y: Any = None) -> tuple[Any, np.ndarray | WindowArray, Any]:
+        """``(input, windows, labels)``: recordings cut once, windows checked once."""
         self._check_fitted()  # NotFittedError before any complaint about the input
-        arr, _, _ = unpack(self._as_input(X))
+        X = self._as_input(X)
+        arr, y, _ = unpack(X, y)
         expected = (self.n_channels_in_, self.n_samples_in_)
         if tuple(arr.shape[1:]) != expected:
             raise ShapeError(
                 f"X has windows of shape {tuple(arr.shape[1:])} (channels, samples) but "
                 f"{type(self).__name__} was fitted on {expected}"
             )
-        return arr
+        return X, arr, y
 
     def _encode(self, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -261,10 +263,10 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
 
     @torch.no_grad()
     def _outputs(self, X: Any, embed: bool = False) -> torch.Tensor:
-        arr = self._check_X(X)
+        X, arr, _ = self._check_X(X)
         net = self._check_fitted().to(self.device)
         net.eval()
-        inputs = self._named(self._as_input(X), arr, net.input_names)
+        inputs = self._named(X, arr, net.input_names)
         fn = net.embed if embed else net
         return predict_batches(fn, inputs, max(256, self.batch_size), self.device)
 
@@ -335,9 +337,7 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         if align is not None and align not in ALIGNMENTS:
             raise ConfigError(f"unknown alignment {align!r}; valid: {', '.join(ALIGNMENTS)}")
         self._check_fitted().to(self.device)
-        X = self._as_input(X)
-        Xa, y_from, _ = unpack(X, y)
-        Xa = self._check_X(Xa)
+        X, Xa, y_from = self._check_X(X, y)
         inputs = self._named(X, Xa, self.net_.input_names)
         if isinstance(inputs, dict) and (align is not None or mode.startswith("adabn")):
             raise ConfigError(

@@ -17,11 +17,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from myoshift.evaluation.stats import compare_methods
 from myoshift.evaluation.units import sorted_values
+from myoshift.jsonable import plain
 
 if TYPE_CHECKING:  # only for annotations: no import at run time
     from myoshift.evaluation.plan import Fold
@@ -92,20 +92,16 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def _jsonable(value: Any) -> Any:
+def _recorded(value: Any) -> Any:
+    """A non-JSON value as the summary records it: an estimator by its parameters,
+    anything else by its repr."""
     if hasattr(value, "get_params"):
         return {"estimator": type(value).__name__, "params": estimator_params(value)}
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
+    return repr(value)
+
+
+def _jsonable(value: Any) -> Any:
+    return plain(value, other=_recorded)
 
 
 def estimator_params(estimator: Any) -> dict[str, Any] | None:

@@ -34,6 +34,7 @@ from safetensors.numpy import load_file, save_file
 
 from myoshift.errors import ConfigError, ModelFileError
 from myoshift.hashing import file_sha256
+from myoshift.jsonable import from_plain, plain
 from myoshift.learn.registry import get_estimator_class, name_of
 
 log = logging.getLogger(__name__)
@@ -66,33 +67,12 @@ class EstimatorState:
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types (dicts with non-string keys as ``__pairs__``)."""
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: jsonable(v) for k, v in value.items()}
-        return {"__pairs__": [[jsonable(k), jsonable(v)] for k, v in value.items()]}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise TypeError(type(value).__name__)
+    """``value`` as plain JSON types (mappings with non-string keys as ``__pairs__``);
+    ``TypeError`` for anything else."""
+    return plain(value, key_pairs=True)
 
 
-def from_json(value: Any) -> Any:
-    """Inverse of `jsonable` for dicts with non-string keys."""
-    if isinstance(value, dict):
-        if set(value) == {"__pairs__"}:
-            return {from_json(k): from_json(v) for k, v in value["__pairs__"]}
-        return {k: from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_json(v) for v in value]
-    return value
+from_json = from_plain  #: inverse of `jsonable`
 
 
 def labels_json(values: np.ndarray) -> dict[str, Any]:

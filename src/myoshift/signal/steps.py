@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import numpy as np
 
 from myoshift.errors import ConfigError, ModelFileError
+from myoshift.jsonable import plain
 
 StepKind = Literal["preprocess", "represent"]
 KINDS: tuple[str, ...] = ("preprocess", "represent")
@@ -83,7 +84,7 @@ class Step:
 
     def params(self) -> dict[str, Any]:
         """The constructor parameters as plain JSON-able values (enough to rebuild)."""
-        return {p: _plain(getattr(self, p)) for p in self.param_names()}
+        return {p: plain(getattr(self, p), other=lambda v: v) for p in self.param_names()}
 
     def error(self, problem: str) -> ConfigError:
         """A `ConfigError` naming this step: ``step 'name': problem``."""
@@ -142,17 +143,6 @@ class Step:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{type(self).__name__}({args})"
-
-
-def _plain(value: Any) -> Any:
-    """Tuples to lists and NumPy scalars to Python scalars, recursively."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import pytest
 
 from myoshift.cli.main import main
 from tests.conftest import require_dataset
-from tests.realtime.conftest import one_torch_thread  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.realdata
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from myoshift.cli._args import int_list, method_overrides, overrides_file, subject_list
 from myoshift.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -23,60 +24,6 @@ DEFAULT_DATASET = "synthetic"
 DEFAULT_PROTOCOL = "loso"
 #: what --n-jobs defaults to here; run_benchmark's own default is 1 (the CLI says so)
 CLI_N_JOBS = -1
-
-
-def _int_list(text: str, what: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip() != ""]
-    except ValueError:
-        raise ConfigError(f"--{what} takes comma-separated integers, got {text!r}") from None
-    if not values:
-        raise ConfigError(f"--{what} is empty")
-    return values
-
-
-def _subject(text: str) -> Any:
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-def _overrides(items: list[str] | None) -> dict[str, dict[str, Any]]:
-    """``["tcn.epochs=5", "tcn.device=cuda"]`` -> ``{"tcn": {"epochs": 5, "device": "cuda"}}``."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items or []:
-        key, eq, raw = item.partition("=")
-        method, dot, param = key.partition(".")
-        if not (eq and dot and method and param):
-            raise ConfigError(f"--set takes METHOD.PARAM=VALUE (e.g. tcn.epochs=5), got {item!r}")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        out.setdefault(method, {})[param] = value
-    return out
-
-
-def _overrides_file(path: str | None) -> dict[str, dict[str, Any]]:
-    """Per-method overrides from a YAML file: ``{method: {param: value, ...}, ...}``."""
-    if path is None:
-        return {}
-    import yaml
-
-    from myoshift.learn.methods import yaml_problem
-
-    try:
-        doc = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"--set-file {path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set-file {path}: invalid YAML ({yaml_problem(exc)})") from None
-    if not isinstance(doc, dict) or not all(
-        isinstance(k, str) and isinstance(v, dict) for k, v in doc.items()
-    ):
-        raise ConfigError(f"--set-file {path}: expected a mapping of method -> {{param: value}}")
-    return {method: dict(params) for method, params in doc.items()}
 
 
 def _quiet_dask_logs() -> None:
@@ -99,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
 
     # validate every name before loading anything
     protocol = get_protocol(args.protocol)
-    seeds = _int_list(args.seed, "seed")
+    seeds = int_list(args.seed, "seed")
     get_regime(args.regime)
     validate_backend(args.backend, args.scheduler)
     if args.backend == "dask":
@@ -112,8 +59,8 @@ def _run(args: argparse.Namespace) -> int:
             raise ConfigError("--methods is empty")
     names = methods if methods is not None else default_methods()[0]
     # a recipe file may hold recipes of methods not run now; --set names must be run
-    from_file = {m: p for m, p in _overrides_file(args.set_file).items() if m in names}
-    for source in (from_file, _overrides(args.set)):
+    from_file = {m: p for m, p in overrides_file(args.set_file).items() if m in names}
+    for source in (from_file, method_overrides(args.set)):
         for method, params in source.items():
             overrides.setdefault(method, {}).update(params)
     not_run = sorted(set(overrides) - set(names))
@@ -127,14 +74,12 @@ def _run(args: argparse.Namespace) -> int:
     dataset = get_dataset(args.dataset, data_dir=args.data_dir)
     calibration = None
     if args.calibration is not None:
-        calibration = _int_list(args.calibration, "calibration")
+        calibration = int_list(args.calibration, "calibration")
     if args.calibration_sampler != "first":
         protocol = get_protocol(
             args.protocol, calibration_sampler=args.calibration_sampler, sampler_seed=seeds[0]
         )
-    subjects = None
-    if args.subjects:
-        subjects = [_subject(s) for part in args.subjects for s in part.split(",") if s]
+    subjects = subject_list(args.subjects)
     out = (
         Path(args.out)
         if args.out

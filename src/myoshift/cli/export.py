@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from myoshift.cli.benchmark import _subject
+from myoshift.cli._args import subject_list
 from myoshift.errors import ConfigError
 
 
@@ -28,8 +28,8 @@ def _calibration(args: argparse.Namespace, prep: Any) -> Any:
     if args.dataset:
         from myoshift.datasets import get_dataset
 
-        subjects = [_subject(s) for part in args.subjects or [] for s in part.split(",") if s]
-        return get_dataset(args.dataset, data_dir=args.data_dir).load(subjects or None)
+        subjects = subject_list(args.subjects)
+        return get_dataset(args.dataset, data_dir=args.data_dir).load(subjects)
     if not args.calibration:
         raise ConfigError(
             f"--int8: model {prep.name!r} needs calibration data: --calibration FILE or "

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from myoshift.cli.benchmark import _overrides, _subject
+from myoshift.cli._args import method_overrides, subject_list
 from myoshift.errors import ConfigError
 
 
@@ -42,15 +42,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from myoshift.evaluation.recipes import resolve_method
     from myoshift.realtime.model import stream_model, write_input_info
 
-    overrides = _overrides(args.set)
+    overrides = method_overrides(args.set)
     others = sorted(set(overrides) - {args.method})
     if others:
         raise ConfigError(f"--set names methods {others}, but only {args.method!r} is trained")
     method = resolve_method(args.method, overrides.get(args.method))
     out = _output_folder(args.out, args.force)
     dataset = get_dataset(args.dataset, data_dir=args.data_dir)
-    subjects = [_subject(s) for part in args.subjects or [] for s in part.split(",") if s]
-    data = dataset.load(subjects or None)
+    subjects = subject_list(args.subjects)
+    data = dataset.load(subjects)
     rates = sorted({r.fs for r in data})
     channels = sorted({r.n_channels for r in data})
     if len(rates) != 1 or len(channels) != 1:

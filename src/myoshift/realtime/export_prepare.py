@@ -10,7 +10,6 @@ recordings or windows into the named float32 arrays the graph takes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from myoshift.errors import ConfigError, ModelFileError, ShapeError
+from myoshift.errors import ConfigError, ShapeError
 from myoshift.learn.chain import MethodChain
 from myoshift.learn.deep import DeepClassifier, DeepRegressor
 from myoshift.learn.ensemble import ProbabilityEnsemble
@@ -31,6 +30,7 @@ from myoshift.realtime.export_graph import (
     fix_pools,
     represent_modules,
 )
+from myoshift.realtime.model import read_input_info
 from myoshift.recording import Recording, RecordingSet
 from myoshift.signal.steps import Step, apply_steps
 from myoshift.signal.windows import Windows, make_windows
@@ -65,25 +65,6 @@ def _walk(est: Any) -> list[Any]:
 def networks(est: Any) -> list[Any]:
     """The deep estimators of ``est`` (itself, or an ensemble's deep members)."""
     return [m for m in _walk(est) if isinstance(m, DeepClassifier | DeepRegressor)]
-
-
-def saved_input_info(folder: Path) -> dict[str, Any]:
-    """``input.json`` beside a saved chain (`myoshift.realtime.model`), or ``{}``.
-
-    Only its ``fs`` and ``class_names`` are used here; ``myoshift stream`` checks the rest.
-    """
-    from myoshift.realtime.model import INPUT_INFO
-
-    path = folder / INPUT_INFO
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ModelFileError(f"{path}: expected a JSON object")
-    return doc
 
 
 def _rate(
@@ -131,7 +112,7 @@ def prepare(model: Any, fs: float | None = None) -> Prepared:
     facts: dict[str, Any] = {}
     given = "given"
     if isinstance(model, str | Path):
-        facts = saved_input_info(Path(model))
+        facts = read_input_info(Path(model))
         model = load_estimator(model)
         if fs is None and facts.get("fs"):
             fs, given = float(facts["fs"]), "input.json"

@@ -17,7 +17,6 @@ sidecar copied next to another model is refused. Folders without it (e.g. writte
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from myoshift.errors import ConfigError, ModelFileError, ShapeError
+from myoshift.hashing import file_sha256
 from myoshift.recording import Layout, Recording
 from myoshift.signal.filters import CausalFilter
 from myoshift.signal.preprocess import FilterStep
@@ -221,7 +221,7 @@ def stream_model(
 
 
 def _json_sha(folder: Path) -> str:
-    return hashlib.sha256((folder / "estimator.json").read_bytes()).hexdigest()
+    return file_sha256(folder / "estimator.json")
 
 
 def write_input_info(folder: str | Path, model: StreamModel, **extra: Any) -> Path:
@@ -244,7 +244,11 @@ def write_input_info(folder: str | Path, model: StreamModel, **extra: Any) -> Pa
     return path
 
 
-def _read_input_info(d: Path) -> dict[str, Any]:
+def read_input_info(d: Path) -> dict[str, Any]:
+    """``d/input.json`` checked (format, version, that it belongs to the model beside it,
+    field types), or ``{}`` when the folder has none."""
+    if not (d / INPUT_INFO).is_file():
+        return {}
     path = d / INPUT_INFO
     try:
         doc = json.loads(path.read_text())
@@ -316,7 +320,7 @@ def load_stream_model(
                 "exported folder (myoshift export --int8)"
             )
         chain = load_estimator(d)
-        info = _read_input_info(d) if (d / INPUT_INFO).is_file() else {}
+        info = read_input_info(d)
     if fs is not None and "fs" in info and abs(float(info["fs"]) - float(fs)) > 1e-9:
         raise ConfigError(f"{d}: the model takes {info['fs']:g} Hz input, not {fs:g} Hz")
     return stream_model(

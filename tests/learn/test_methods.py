@@ -189,3 +189,18 @@ def test_missing_auxiliary_stream_names_the_method() -> None:
     m = Method("lda-imu", lambda fs, seed: ClassicalClassifier(), 200, 100, aux=("imu",))
     with pytest.raises(ConfigError, match="method 'lda-imu'.*no auxiliary stream 'imu'"):
         m.chain(100.0, 0).fit(make_set(subjects=(1,), reps=1))
+
+
+def test_a_chain_refuses_recordings_of_another_rate_or_width() -> None:
+    from myoshift.evaluation.recipes import resolve_method
+    from tests.evaluation.helpers import make_set
+
+    chain = resolve_method("lda-td", {"window_ms": 200, "step_ms": 100}).chain(100.0, 0)
+    chain.fit(make_set(subjects=(1,), reps=2))
+    assert (chain.fs_, chain.n_channels_) == (100.0, 4)
+    with pytest.raises(ConfigError, match="fitted on 100 Hz recordings.*at 200 Hz"):
+        chain.predict(make_set(subjects=(2,), reps=1, fs=200.0))
+    from myoshift.errors import ShapeError
+
+    with pytest.raises(ShapeError, match="fitted on 4 channels.* has 6"):
+        chain.predict(make_set(subjects=(2,), reps=1, n_channels=6))

@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import Tags, get_tags
 
-from myoshift.errors import ConfigError
+from myoshift.errors import ConfigError, ShapeError
 from myoshift.learn.ensemble import fit_estimator
 from myoshift.learn.persistence import EstimatorState, Persistent
 from myoshift.learn.registry import register_estimator
@@ -128,6 +128,22 @@ class MethodChain(Persistent, BaseEstimator):
         except ConfigError as exc:
             raise ConfigError(f"{self._where()}: {exc}") from None
 
+    def _check_input(self, rset: RecordingSet) -> None:
+        """Recordings at the rate and channel count the chain was fitted on (windows of
+        another length or width would otherwise reach the estimator unnoticed)."""
+        fs, n_channels = getattr(self, "fs_", None), getattr(self, "n_channels_", None)
+        for r in rset:
+            if fs is not None and abs(r.fs - fs) > 1e-9:
+                raise ConfigError(
+                    f"{self._where()} was fitted on {fs:g} Hz recordings; {r._name()} is at "
+                    f"{r.fs:g} Hz (resample it first)"
+                )
+            if n_channels is not None and r.n_channels != n_channels:
+                raise ShapeError(
+                    f"{self._where()} was fitted on {n_channels} channels; {r._name()} has "
+                    f"{r.n_channels}"
+                )
+
     def targets(self, w: Windows) -> np.ndarray:
         """What the estimator learns from ``w``: labels, or the regression target."""
         return w.y if self.target is None else w.extra[self.target]
@@ -179,7 +195,9 @@ class MethodChain(Persistent, BaseEstimator):
         so every window a live system would decide on is there, in time order.
         """
         self._check_fitted()
-        rset = apply_steps(self.preprocess_, _as_set(recordings))
+        raw = _as_set(recordings)
+        self._check_input(raw)
+        rset = apply_steps(self.preprocess_, raw)
         w = self._cut(rset, drop_unlabelled)
         return apply_steps(self.represent_, w)  # type: ignore[no-any-return]
 

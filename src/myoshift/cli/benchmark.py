@@ -47,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     # validate every name before loading anything
     protocol = get_protocol(args.protocol)
     seeds = int_list(args.seed, "seed")
-    get_regime(args.regime)
+    get_regime(args.regime if args.regime is not None else protocol.default_regime)
     validate_backend(args.backend, args.scheduler)
     if args.backend == "dask":
         _quiet_dask_logs()
@@ -173,9 +173,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--regime",
-        default="transfer",
-        help="what happens inside a fold (default transfer: fit on the source, adapt on "
-        "the calibration budget, test)",
+        default=None,
+        help="what happens inside a fold (default: the protocol's own, transfer for most: "
+        "fit on the source, adapt on the calibration budget, test)",
     )
     p.add_argument(
         "--calibration-sampler",

@@ -73,6 +73,22 @@ class Protocol:
     cross_domain: ClassVar[bool] = True
     #: whether test signals are transformed (then there is no window-index view)
     changes_signals: ClassVar[bool] = False
+    #: the regime run when the caller names none (`myoshift.evaluation.regimes`)
+    default_regime: ClassVar[str] = "transfer"
+    #: how the name is written with its argument, if it takes one (``"loso"``,
+    #: ``"leave-group-out:COLUMN"``): what `protocol_names` lists
+    usage: ClassVar[str] = ""
+
+    @classmethod
+    def from_arg(cls, arg: str, **kwargs: Any) -> Protocol:
+        """The protocol named ``NAME:ARG`` (``arg`` is ``""`` without a colon).
+
+        Protocols that take an argument override this and parse it; a bad one is a
+        `ConfigError` naming the protocol, the argument and the expected form.
+        """
+        if arg:
+            raise ConfigError(f"protocol {cls.name!r} takes no argument (got {cls.name}:{arg})")
+        return cls(**kwargs)
 
     def __init__(
         self, same_test: bool = True, calibration_sampler: str = "first", sampler_seed: int = 0

@@ -285,6 +285,13 @@ class LeaveGroupOut(Protocol):
     """
 
     name = "leave-group-out"
+    usage = "leave-group-out:COLUMN"
+
+    @classmethod
+    def from_arg(cls, arg: str, **kwargs: Any) -> Protocol:
+        if not arg:
+            raise ConfigError("protocol leave-group-out needs a column: leave-group-out:COLUMN")
+        return cls(column=arg, **kwargs)
 
     def __init__(self, column: str = "subject", **kw: Any) -> None:
         super().__init__(**kw)
@@ -348,6 +355,12 @@ class LeaveOneSubjectOut(LeaveGroupOut):
     """Leave one subject out (cross-subject)."""
 
     name = "loso"
+    usage = ""
+
+    @classmethod
+    def from_arg(cls, arg: str, **kwargs: Any) -> Protocol:
+        # no column argument, unlike leave-group-out
+        return super(LeaveGroupOut, cls).from_arg(arg, **kwargs)
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(column="subject", **kw)
@@ -408,6 +421,7 @@ class ElectrodeShift(Protocol):
     """
 
     name = "electrode-shift"
+    usage = "electrode-shift[:K]"
     cross_domain = False
     changes_signals = True
 
@@ -418,6 +432,15 @@ class ElectrodeShift(Protocol):
         self.shifts = int(shifts)
         self.augment = tuple(bool(a) for a in augment)
         self.base = WithinSession()
+
+    @classmethod
+    def from_arg(cls, arg: str, **kwargs: Any) -> Protocol:
+        if not arg:
+            return cls(**kwargs)
+        try:
+            return cls(shifts=int(arg), **kwargs)
+        except ValueError:
+            raise ConfigError(f"electrode-shift:K needs an integer K, got {arg!r}") from None
 
     @property
     def label(self) -> str:
@@ -447,20 +470,14 @@ class ElectrodeShift(Protocol):
 
 
 def protocol_names() -> list[str]:
-    """Valid protocol names (``leave-group-out`` takes ``:COLUMN``)."""
-    return [
-        "within-session",
-        "cross-session",
-        "cross-day",
-        "loso",
-        "leave-group-out:COLUMN",
-        "predefined",
-        "electrode-shift[:K]",
-    ]
+    """Valid protocol names, with the argument of those that take one."""
+    return [cls.usage or name for name, cls in PROTOCOLS.items()]
 
 
 def get_protocol(name: str | Protocol, **kwargs: Any) -> Protocol:
     """A protocol by name: ``"loso"``, ``"leave-group-out:gender"``, ``"electrode-shift:2"``.
+
+    The part after the colon is parsed by the protocol class itself (`Protocol.from_arg`).
 
     Raises
     ------
@@ -473,15 +490,4 @@ def get_protocol(name: str | Protocol, **kwargs: Any) -> Protocol:
     cls = PROTOCOLS.get(base)
     if cls is None:
         raise ConfigError(f"unknown protocol {name!r}; valid: {', '.join(protocol_names())}")
-    if cls is LeaveGroupOut:
-        if not arg:
-            raise ConfigError("protocol leave-group-out needs a column: leave-group-out:COLUMN")
-        return LeaveGroupOut(column=arg, **kwargs)
-    if cls is ElectrodeShift and arg:
-        try:
-            return ElectrodeShift(shifts=int(arg), **kwargs)
-        except ValueError:
-            raise ConfigError(f"electrode-shift:K needs an integer K, got {arg!r}") from None
-    if arg:
-        raise ConfigError(f"protocol {base!r} takes no argument (got {name!r})")
-    return cls(**kwargs)
+    return cls.from_arg(arg, **kwargs)

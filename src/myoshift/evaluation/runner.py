@@ -244,7 +244,7 @@ def run_benchmark(
     write_report: bool = True,
     show_progress: bool = True,
     overrides: dict[str, dict[str, Any]] | None = None,
-    regime: str | Regime = "transfer",
+    regime: str | Regime | None = None,
     backend: str = "local",
     scheduler: str | None = None,
     save_models: bool = False,
@@ -277,7 +277,9 @@ def run_benchmark(
         Per method name, parameters replacing the method's (``window_ms``, ``step_ms``
         or estimator parameters such as ``epochs`` or ``device``).
     regime : str or Regime
-        What happens inside a fold (`myoshift.evaluation.regimes`; default ``transfer``).
+        What happens inside a fold (`myoshift.evaluation.regimes`); None: the
+        protocol's ``default_regime`` (``transfer`` for most, ``few-shot`` and
+        ``sequential`` for the protocols of those names).
     backend : {"local", "dask"}
         Where tasks run; ``dask`` connects to ``scheduler`` (an address such as
         ``tcp://host:8786``) or starts a local cluster of ``n_jobs`` workers.
@@ -294,7 +296,7 @@ def run_benchmark(
     """
     t_start = time.perf_counter()
     proto = get_protocol(protocol)
-    reg = get_regime(regime)
+    reg = get_regime(regime if regime is not None else proto.default_regime)
     quick: dict[str, dict[str, Any]] = {}
     given = dict(overrides or {})  # the caller's, recorded apart from the quick recipe
     if methods is None:

@@ -168,6 +168,9 @@ def test_every_builtin_download_is_pinned_or_says_why_not() -> None:
         ("myoarmband", "MyoArmbandDataset"),
         ("3dc", "3DCDataset"),
         ("libemg-onesubject", "OneSubjectMyoDataset"),
+        ("electrode-shift", "CIILData"),
+        ("multiday", "MultiDay"),
+        ("contraction-intensity", "ContractionIntensity"),
     ],
 )
 def test_pins_match_the_real_files(name: str, folder: str) -> None:

@@ -13,6 +13,9 @@ _MODULES = (
     "ninapro",
     "flexemg",
     "libemg_onesubject",
+    "electrode_shift",
+    "multiday",
+    "contraction_intensity",
     "synthetic",
 )
 

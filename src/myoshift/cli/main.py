@@ -22,7 +22,17 @@ from collections.abc import Sequence
 from myoshift import __version__
 from myoshift.errors import MyoshiftError
 
-GROUPS = ("datasets", "models", "methods", "benchmark", "train", "predict", "stream", "export")
+GROUPS = (
+    "datasets",
+    "models",
+    "methods",
+    "benchmark",
+    "train",
+    "predict",
+    "stream",
+    "export",
+    "check",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -137,6 +137,11 @@ def test_regression_metrics() -> None:
     assert m["pearson_r"] == pytest.approx(r)
     assert m["nmse"] == pytest.approx(np.mean(((t - p) ** 2).mean(0) / t.var(0)))
     assert nmse(t, t) == 0.0 and pearson_r(t, t) == pytest.approx(1.0)
+    per = regression_metrics(t, p, per_output=True)  # e.g. each joint of a data glove
+    for j in range(3):
+        assert per[f"r2[{j}]"] == pytest.approx(skm.r2_score(t[:, j], p[:, j]))
+        assert per[f"rmse[{j}]"] == pytest.approx(np.sqrt(skm.mean_squared_error(t[:, j], p[:, j])))
+    assert "r2[0]" not in regression_metrics(t[:, 0], p[:, 0], per_output=True)
 
 
 def _results(a: list[float], b: list[float]) -> pd.DataFrame:

@@ -134,7 +134,7 @@ def test_cross_day_refuses_sessions_of_one_day_and_names_what_the_data_honours()
     assert "\n" not in msg and "no 'day' column" in msg
     assert msg.endswith(
         "protocols that 3dc can honour: within-session, cross-session (by session), "
-        "leave-group-out:session, loso, electrode-shift"
+        "leave-group-out:session, loso, electrode-shift, sequential (by session)"
     )
     assert available_protocols(rs) == [
         "within-session",
@@ -142,6 +142,7 @@ def test_cross_day_refuses_sessions_of_one_day_and_names_what_the_data_honours()
         "leave-group-out:session",
         "loso",
         "electrode-shift",
+        "sequential (by session)",
     ]
     # the window view refuses alike
     w = make_windows(rs, 200, 100)
@@ -171,6 +172,8 @@ def test_cross_session_takes_series_then_day() -> None:
         "cross-day",
         "leave-group-out:day",
         "electrode-shift",
+        "next-day",
+        "sequential (by day)",
     ]
     with pytest.raises(ConfigError, match="one value per subject in 'series'"):
         get_protocol("cross-session").split(series.select(series=1))

@@ -196,3 +196,26 @@ def test_random_calibration_sampler_is_seeded_and_nested() -> None:
     assert len(draws) > 1  # not tied to recording order
     with pytest.raises(ConfigError, match="unknown calibration sampler 'best'"):
         get_protocol("loso", calibration_sampler="best")
+
+
+def test_a_multi_task_chain_reports_classes_and_joint_angles(tmp_path: Path) -> None:
+    """One estimator, both metric families (and R² / RMSE per joint) in one condition."""
+    from myoshift.learn import MultiTaskEstimator
+    from myoshift.recording import AuxStream
+
+    rs = make_set(subjects=(1, 2), reps=2, n_samples=300)
+    for i, r in enumerate(rs):
+        t = np.arange(60) / 20.0
+        r.aux["glove"] = AuxStream(np.stack([np.sin(t + i), t * r.labels[0]], 1), fs=20.0)
+    tiny = {"model": "tcn", "model_params": {"width": 8, "dilations": [1]}, "threads": 1}
+    method = Method(
+        "mt",
+        lambda fs, seed: MultiTaskEstimator(**tiny, epochs=1, batch_size=16, seed=seed),
+        window_ms=200,
+        step_ms=100,
+        target="glove",
+    )
+    res = run_benchmark(rs, "loso", [method], 0, out_dir=tmp_path, show_progress=False)
+    assert res.n_failed == 0, res.records[0].get("error")
+    metrics = set(res.results["metric"])
+    assert {"accuracy", "balanced_accuracy", "r2", "rmse", "r2[0]", "rmse[1]"} <= metrics

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from myoshift.errors import ConfigError
@@ -18,6 +19,9 @@ from myoshift.learn.methods import (
     spec_from_dict,
 )
 from myoshift.models import get_model_class, model_names
+from myoshift.recording import Layout
+from myoshift.signal.steps import fit_steps, make_steps
+from myoshift.signal.windows import AuxWindows, Windows
 
 from .conftest import separable
 
@@ -88,23 +92,48 @@ def test_extra_methods_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert est.classifier_params == {"n_neighbors": 3} and est.seed == 3 and est.fs == 100.0
 
 
+def _method_windows(X: np.ndarray, y: np.ndarray, g: np.ndarray, spec: MethodSpec) -> Windows:
+    """Windows carrying a smooth random unit quaternion (4 x 10 points at 50 Hz) for each
+    of the method's auxiliary streams, through its represent steps."""
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((len(X), 4, 1)) + 0.05 * rng.standard_normal((len(X), 4, 10))
+    q = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
+    meta = pd.DataFrame({"recording": 0, "start": np.arange(len(X)), "repetition": g})
+    aux = {name: AuxWindows(q, 50.0) for name in spec.aux}
+    w = Windows(X, y, meta, 200.0, Layout.ring(X.shape[1]), aux=aux)
+    return fit_steps(make_steps("represent", spec.represent), w)
+
+
+def _first(X: np.ndarray | Windows, n: int) -> np.ndarray | Windows:
+    return X.subset(np.arange(n)) if isinstance(X, Windows) else X[:n]
+
+
 @pytest.mark.parametrize("name", method_names())
 def test_every_method_fits_tiny_data(name: str, tmp_path: Path) -> None:
     spec = get_method(name)
     X, y, g = separable(n_per_class=8, n_channels=8, n_samples=52)
     if spec.kind == "ensemble":
         pytest.skip("ensembles are tested in test_ensemble.py (members are methods themselves)")
+    if spec.aux or spec.params.get("aux_features"):  # fusion: what the method's chain gives
+        X = _method_windows(X, y, g, spec)
     overrides = {"epochs": 1, "threads": 1, "batch_size": 16} if spec.kind == "deep" else {}
     est = build_estimator(spec, fs=200.0, seed=1, **overrides)
     if spec.target is not None:
-        assert isinstance(est, DeepRegressor if spec.kind == "deep" else ClassicalRegressor)
         targets = np.eye(3)[y] + 0.1 * np.random.default_rng(0).standard_normal((len(y), 3))
+        if hasattr(est, "predict_targets"):  # classes and targets (tests/learn/test_multitask.py)
+            est.fit(X, y, g, targets=targets)
+            assert est.predict_targets(X).shape == (len(X), 3) and est.predict(X).shape == y.shape
+            back = type(est).load(est.save(tmp_path / name))
+            assert np.allclose(back.predict_targets(X), est.predict_targets(X), atol=1e-5)
+            est.adapt(_first(X, 12), y[:12], targets=targets[:12], epochs=1)
+            return
+        assert isinstance(est, DeepRegressor if spec.kind == "deep" else ClassicalRegressor)
         est.fit(X, targets, g)
         pred = est.predict(X)
         assert pred.shape == (len(X), 3) and np.isfinite(pred).all()
         back = type(est).load(est.save(tmp_path / name))
         assert np.allclose(back.predict(X), pred, atol=1e-5)
-        est.adapt(X[:12], targets[:12], **({"epochs": 1} if spec.kind == "deep" else {}))
+        est.adapt(_first(X, 12), targets[:12], **({"epochs": 1} if spec.kind == "deep" else {}))
         return
     assert isinstance(est, DeepClassifier if spec.kind == "deep" else ClassicalClassifier)
     est.fit(X, y, g)
@@ -114,7 +143,7 @@ def test_every_method_fits_tiny_data(name: str, tmp_path: Path) -> None:
     assert np.allclose(back.predict_proba(X), est.predict_proba(X), atol=1e-6)
     if spec.adapt:
         assert est.adapt_mode == spec.adapt["mode"]  # the recipe's calibration is the default
-    est.adapt(X[:12], y[:12], **({"epochs": 1} if spec.kind == "deep" else {}))
+    est.adapt(_first(X, 12), y[:12], **({"epochs": 1} if spec.kind == "deep" else {}))
 
 
 def test_extends_merges_params_and_adapt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,8 +43,14 @@ from myoshift.errors import ConfigError, ShapeError
 from myoshift.learn import (
     ClassicalClassifier,
     ClassicalRegressor,
+    ClassifierRegressorFusion,
+    ContrastiveEncoder,
+    DecisionFusion,
     DeepClassifier,
     DeepRegressor,
+    EmbeddingClassifier,
+    MetaClassifier,
+    MultiTaskEstimator,
     ProbabilityEnsemble,
     estimator_names,
 )
@@ -79,6 +85,24 @@ CASES: dict[str, Case] = {
         lambda: MethodChain(ClassicalClassifier("lda"), window_ms=WINDOW_MS, step_ms=STEP_MS),
         inputs="recordings",
     ),
+    "ContrastiveEncoder": Case(
+        lambda: ContrastiveEncoder(probe="finetune", pretrain_epochs=1, **TINY)
+    ),
+    "EmbeddingClassifier": Case(lambda: EmbeddingClassifier(DeepClassifier(**TINY), "lda")),
+    "MetaClassifier": Case(
+        lambda: MetaClassifier(**TINY, n_way=None, k_shot=2, n_query=2, episodes_per_epoch=6)
+    ),
+    "DecisionFusion": Case(
+        lambda: DecisionFusion(
+            [("lda", ClassicalClassifier("lda")), ("net", DeepClassifier(**TINY))]
+        )
+    ),
+    # its regressor members need a target stream (tests/learn/test_fusion.py); here stacking
+    "ClassifierRegressorFusion": Case(
+        lambda: ClassifierRegressorFusion([("lda", ClassicalClassifier("lda"))], cv=2)
+    ),
+    # no targets, weight 0: the classifier path (with targets: tests/learn/test_multitask.py)
+    "MultiTaskEstimator": Case(lambda: MultiTaskEstimator(**TINY, target_weight=0.0)),
 }
 NAMES = [n for n in estimator_names() if n in CASES]
 WINDOW_NAMES = [n for n in NAMES if CASES[n].inputs == "windows"]

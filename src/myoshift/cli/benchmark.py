@@ -9,6 +9,7 @@ Finished runs are cached there: rerunning the same command resumes.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import sys
@@ -36,6 +37,21 @@ def _quiet_dask_logs() -> None:
         logging.getLogger("distributed").setLevel(logging.WARNING)
 
 
+def _regime_params(items: list[str] | None) -> dict[str, Any]:
+    """``["recalibrate=labelled:1", "carry=false"]`` -> ``{"recalibrate": "labelled:1",
+    "carry": False}`` (values read as JSON where they parse, else as text)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, eq, raw = item.partition("=")
+        if not (eq and key.strip()):
+            raise ConfigError(f"--regime-param takes KEY=VALUE (e.g. carry=false), got {item!r}")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    return out
+
+
 def _run(args: argparse.Namespace) -> int:
     from myoshift.datasets import get_dataset
     from myoshift.evaluation import get_protocol, run_benchmark
@@ -47,7 +63,17 @@ def _run(args: argparse.Namespace) -> int:
     # validate every name before loading anything
     protocol = get_protocol(args.protocol)
     seeds = int_list(args.seed, "seed")
-    get_regime(args.regime if args.regime is not None else protocol.default_regime)
+    regime_name = args.regime if args.regime is not None else protocol.default_regime
+    params = _regime_params(args.regime_param)
+    try:
+        regime = get_regime(regime_name, **params)
+    except TypeError:  # a parameter the regime's constructor does not take
+        init = inspect.signature(type(get_regime(regime_name)).__init__).parameters
+        known = ", ".join(k for k in init if k not in ("self", "args", "kwargs"))
+        raise ConfigError(
+            f"--regime-param: regime {regime_name!r} takes "
+            f"{'parameters ' + known if known else 'no parameters'}; got {', '.join(params)}"
+        ) from None
     validate_backend(args.backend, args.scheduler)
     if args.backend == "dask":
         _quiet_dask_logs()
@@ -98,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         overrides=overrides,
         backend=args.backend,
         scheduler=args.scheduler,
-        regime=args.regime,
+        regime=regime,
         save_models=args.save_models,
         command=["myoshift", *getattr(args, "argv", sys.argv[1:])],
     )
@@ -149,8 +175,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--protocol",
         default=DEFAULT_PROTOCOL,
-        help="within-session, cross-session, cross-day, loso, leave-group-out:COLUMN, "
-        "predefined, electrode-shift[:K] (default loso)",
+        help="within-session, cross-session, cross-day, next-day[:N], loso, "
+        "leave-group-out:COLUMN, train-on:COLUMN=VALUE, predefined, electrode-shift[:K], "
+        "few-shot:N,K[,options], sequential[:D] (default loso; `myoshift datasets info "
+        "NAME` lists what a dataset honours)",
     )
     p.add_argument("--methods", default=None, help="comma-separated method names")
     p.add_argument(
@@ -176,6 +204,13 @@ def register(subparsers: Any) -> None:
         default=None,
         help="what happens inside a fold (default: the protocol's own, transfer for most: "
         "fit on the source, adapt on the calibration budget, test)",
+    )
+    p.add_argument(
+        "--regime-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a parameter of the regime (repeatable), e.g. recalibrate=labelled:1 or "
+        "carry=false for the sequential regime",
     )
     p.add_argument(
         "--calibration-sampler",

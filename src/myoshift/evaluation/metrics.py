@@ -171,7 +171,17 @@ def nmse(y_true: Any, y_pred: Any) -> float:
 REGRESSION_METRICS = ("r2", "pearson_r", "nmse", "rmse")
 
 
-def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """``r2``, ``pearson_r``, ``nmse`` and ``rmse`` (`REGRESSION_METRICS`)."""
+def regression_metrics(y_true: Any, y_pred: Any, per_output: bool = False) -> dict[str, float]:
+    """``r2``, ``pearson_r``, ``nmse`` and ``rmse`` (`REGRESSION_METRICS`).
+
+    ``per_output``: with several outputs (e.g. the joints of a data glove), also
+    ``r2[j]`` and ``rmse[j]`` of each output column ``j``.
+    """
     fns = {"r2": r2, "pearson_r": pearson_r, "nmse": nmse, "rmse": rmse}
-    return {name: fns[name](y_true, y_pred) for name in REGRESSION_METRICS}
+    out = {name: fns[name](y_true, y_pred) for name in REGRESSION_METRICS}
+    t, p = _check_pair(y_true, y_pred)
+    if per_output and t.ndim == 2 and t.shape[1] > 1:
+        for j in range(t.shape[1]):
+            out[f"r2[{j}]"] = r2(t[:, j], p[:, j])
+            out[f"rmse[{j}]"] = rmse(t[:, j], p[:, j])
+    return out

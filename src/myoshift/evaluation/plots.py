@@ -156,6 +156,19 @@ def gap_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Pa
     return _save(fig, path)
 
 
+def days_curve(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path | None:
+    """`gap_curve` of the sequential regime: one test condition per day, each with its
+    ``days_since_training`` (a metric row of that condition) as the gap."""
+    since = results[results["metric"] == "days_since_training"]
+    if since.empty:
+        return None
+    keys = ["dataset", "protocol", "method", "fold", "calibration", "seed", "condition"]
+    gap = since.set_index(keys)["value"].rename("gap")
+    df = results[results["metric"] == metric].drop(columns=["gap", "train_domain"], errors="ignore")
+    df = df.join(gap, on=keys).assign(condition="")  # every day a base test, every person kept
+    return gap_curve(df, path, metric)
+
+
 def condition_bars(results: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path | None:
     """Mean over people per test condition (e.g. electrode shift), one bar per method."""
     df = per_person(results, pairings=False)

@@ -491,3 +491,8 @@ def get_protocol(name: str | Protocol, **kwargs: Any) -> Protocol:
     if cls is None:
         raise ConfigError(f"unknown protocol {name!r}; valid: {', '.join(protocol_names())}")
     return cls.from_arg(arg, **kwargs)
+
+
+# registers train-on and next-day (the module imports protocol_base, never this one)
+from myoshift.evaluation import domain_protocols  # noqa: E402, F401  isort: skip
+from myoshift.evaluation import few_shot  # noqa: E402, F401  isort: skip  (registers few-shot)

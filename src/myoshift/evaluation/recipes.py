@@ -18,6 +18,7 @@ from typing import Any
 from myoshift.errors import ConfigError
 from myoshift.learn.chain import MethodChain
 from myoshift.learn.methods import DEFAULT_DEEP_METHOD, build_estimator, get_method
+from myoshift.learn.placement_align import check_mode
 from myoshift.recording import Recording
 from myoshift.signal.preprocess import dataset_preprocess
 from myoshift.signal.steps import make_steps
@@ -46,6 +47,8 @@ class Method:
         See `MethodChain`; ``preprocess=None`` applies the dataset's declared steps.
     aux : tuple of str
         Auxiliary streams cut into windows beside the EMG.
+    placement : {None, "labelled", "unlabelled"}
+        The chain's armband placement compensation (`MethodChain`).
     """
 
     name: str
@@ -57,6 +60,7 @@ class Method:
     preprocess: list[Any] | None = None
     represent: list[Any] | None = None
     aux: tuple[str, ...] = ()
+    placement: str | None = None
 
     def chain(self, fs: float, seed: int) -> MethodChain:
         """A fresh, unfitted chain for data sampled at ``fs``."""
@@ -69,6 +73,7 @@ class Method:
             self.target,
             self.aux,
             self.name,
+            self.placement,
         )
 
     def cache_params(self, recordings: Sequence[Recording]) -> dict[str, Any]:
@@ -101,9 +106,10 @@ def _build_registered(name: str, overrides: dict[str, Any], fs: float, seed: int
 def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None = None) -> Method:
     """A `Method` from a registered method name, a `MethodSpec` or a `Method`.
 
-    ``overrides`` replace the method's ``window_ms`` / ``step_ms``, ``preprocess`` /
-    ``represent`` steps (``{"preprocess": []}``: the raw signal) and estimator parameters
-    (e.g. ``{"epochs": 5, "device": "cuda"}``); they are part of the cache key.
+    ``overrides`` replace the method's ``window_ms`` / ``step_ms``, ``placement``,
+    ``preprocess`` / ``represent`` steps (``{"preprocess": []}``: the raw signal) and
+    estimator parameters (e.g. ``{"epochs": 5, "device": "cuda"}``); they are part of the
+    cache key.
     """
     overrides = dict(overrides or {})
     reserved = sorted({"seed", "fs"} & set(overrides))
@@ -120,6 +126,7 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
     window_ms = float(overrides.pop("window_ms", spec.window_ms))
     step_ms = float(overrides.pop("step_ms", spec.step_ms))
     steps = {k: overrides.pop(k, getattr(spec, k)) for k in ("preprocess", "represent")}
+    placement = check_mode(overrides.pop("placement", spec.placement), f"method {spec.name!r}")
     for kind, specs in steps.items():
         make_steps(kind, specs, f"method {spec.name!r} (override)")
     # the rest are estimator parameters: an unknown one is a ConfigError now, not per fold
@@ -135,6 +142,8 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
         params["members"] = [get_method(m["method"]).to_dict() for m in members]
     if spec.target is not None:
         params["target"] = spec.target
+    if placement is not None:
+        params["placement"] = placement
     return Method(
         spec.name,
         functools.partial(_build_registered, spec.name, overrides),
@@ -145,4 +154,5 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
         steps["preprocess"],
         steps["represent"],
         spec.aux,
+        placement,
     )

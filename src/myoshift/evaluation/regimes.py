@@ -84,15 +84,19 @@ def score_conditions(model: Any, fold: Fold, vote: int | None) -> FoldOutcome:
     Classification decides on every window of the test recordings in time order, the
     windows of unlabelled stretches included, as a live system would; the majority
     vote runs over those decisions and only labelled windows are scored (see
-    `classification_metrics`). Regression is scored on the labelled windows.
+    `classification_metrics`). Regression is scored on the labelled windows, per output
+    too (``r2[j]``, ``rmse[j]``). An estimator that does both (``predict`` gives classes,
+    ``predict_targets`` the regression target of a ``target:`` chain) gets both families
+    of metrics in one condition.
     """
     conditions: dict[str, Any] = {}
     n_test = 0
+    both = model.target is not None and hasattr(model.estimator_, "predict_targets")
     for cond, test in fold.conditions():
-        if model.target is not None:
+        if model.target is not None and not both:
             w = model.windows(test)
             pred = np.asarray(model.estimator_.predict(w))
-            conditions[cond] = regression_metrics(model.targets(w), pred)
+            conditions[cond] = regression_metrics(model.targets(w), pred, per_output=True)
             n_test = max(n_test, len(w))
             continue
         w = model.windows(test, drop_unlabelled=False)
@@ -102,6 +106,10 @@ def score_conditions(model: Any, fold: Fold, vote: int | None) -> FoldOutcome:
         conditions[cond] = classification_metrics(
             w.y, pred, labels, w.meta["recording"].to_numpy(), vote
         )
+        if both:
+            angles = np.asarray(model.estimator_.predict_targets(w))[scored]
+            truth = model.targets(w)[scored]
+            conditions[cond].update(regression_metrics(truth, angles, per_output=True))
         n_test = max(n_test, int(scored.sum()))
     return FoldOutcome(conditions, n_test)
 
@@ -154,6 +162,8 @@ class Transfer(Regime):
             model = prepared.copy().adapt(fold.calibration)
             info["n_calibration"] = model.n_adapt_
             info["adapt_mode"] = getattr(model.estimator_, "adapt_mode", None)
+            if getattr(model, "placement_", None) is not None:
+                info["placement"] = model.placement_.to_json()
         out = score_conditions(model, fold, vote)
         out.info, out.model = info, model
         return out

@@ -80,6 +80,13 @@ def make_plots(result: BenchmarkResult, out: Path) -> list[Figure]:
             plots.gap_curve,
             "gap.png",
         ),
+        (
+            f"{what} vs days since the last training day (sequential regime: later days "
+            "visited in order; its parameters below say how it recalibrated); mean ± sd "
+            "over people.",
+            plots.days_curve,
+            "days.png",
+        ),
         (f"{what} per test condition, mean over people.", plots.condition_bars, "conditions.png"),
     ):
         path = fn(ok, pdir / name, metric)

@@ -30,11 +30,13 @@ import pandas as pd
 
 from myoshift.errors import ConfigError
 from myoshift.evaluation.backends import get_backend
+from myoshift.evaluation.few_shot_regime import FewShotRegime  # noqa: F401  (registers)
 from myoshift.evaluation.protocols import Fold, Protocol, get_protocol
 from myoshift.evaluation.recipes import Method, default_methods, resolve_method
 from myoshift.evaluation.regimes import Regime, get_regime
 from myoshift.evaluation.report import write_report as _write_report
 from myoshift.evaluation.results import ResultStore, RunKey, config_hash, to_frame
+from myoshift.evaluation.sequential import SequentialRegime  # noqa: F401  (registers)
 from myoshift.evaluation.stats import summarize
 from myoshift.evaluation.summary import BenchmarkResult, describe_run, summary_dict
 from myoshift.learn.persistence import save_estimator

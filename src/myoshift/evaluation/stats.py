@@ -184,6 +184,8 @@ def compare_methods(
         for cond in conds:
             for a, b in combinations(methods, 2):
                 sub = df[df["calibration"] == cal]
+                if "condition" in sub:  # a method may lack a condition (few-shot nearest-mean)
+                    sub = sub[sub["condition"].fillna("") == cond]
                 if sub[sub["method"] == a].empty or sub[sub["method"] == b].empty:
                     continue
                 row = {**paired_wilcoxon(df, a, b, metric, int(cal), cond), "condition": cond}

@@ -46,6 +46,12 @@ FOLD_MEANING = {
     "predefined": "one target person of the dataset's own source -> target split",
     "electrode-shift": "one person's session, trained without (noaug) or with (aug) "
     "shifted copies, tested at each electrode shift",
+    "next-day": "one person and one day (trained on the days before it)",
+    "train-on": "one person and one value of {column} (trained on the value named, tested "
+    "on this one)",
+    "few-shot": "one target person (never in training): many N-way K-shot episodes, "
+    "support and queries from different repetitions",
+    "sequential": "one person: trained on the first day(s), later days visited in order",
 }
 
 
@@ -160,6 +166,8 @@ def _fold_text(info: Mapping[str, Any], train_people: Sequence[Any], protocol: s
         text = f"{who}: trained on {where}{a}, tested on {where}{b}"
         if info.get("gap") is not None:
             text += f" (gap {info['gap']})"
+    elif base == "few-shot":
+        text = f"{who}: few-shot episodes; trained on {len(train_people)} other people"
     elif base in ("loso", "leave-group-out"):
         column = protocol.partition(":")[2] or "subject"
         held = who if column == "subject" else f"{column} {b} ({who})"
@@ -211,7 +219,7 @@ def fold_meaning(protocol: str, folds: Sequence[Fold] = ()) -> str:
     if base == "leave-group-out" and arg == "subject":
         base = "loso"
     text = FOLD_MEANING.get(base, "one split of the protocol")
-    return text.format(column=column or arg or "session")
+    return text.format(column=column or arg.partition("=")[0] or "session")
 
 
 def describe_run(

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from myoshift.evaluation.few_shot_episodes import interval_text
 from myoshift.evaluation.metrics import REGRESSION_METRICS
 from myoshift.evaluation.summary import BenchmarkResult
 
@@ -77,6 +78,9 @@ def main_table(result: BenchmarkResult, short: bool = False) -> pd.DataFrame:
             row["sd_folds"] = _cell(sd, np.nan, 1, head, sep) if np.isfinite(sd) else ""
         for res in ("wall_s", "peak_rss_mb"):
             row[res] = resources.get((*(row[k] for k in res_keys), res), "")
+        if "support_seconds" in by_metric and head in by_metric:  # few-shot episodes
+            row["95% CI"] = interval_text(by_metric[head], by_metric.get("accuracy_ci95"))
+            row["support s"] = f"{by_metric['support_seconds']['mean']:.2f}"
         if metrics and any(m in row for m in metrics):
             rows.append(row)
     df = pd.DataFrame(rows)
@@ -88,7 +92,8 @@ def main_table(result: BenchmarkResult, short: bool = False) -> pd.DataFrame:
         df = df.drop(columns="pairing")
     if "n_folds" in df and (df["n_folds"] == df["n"]).all():
         df = df.drop(columns=["n_folds", "sd_folds"])
-    cols = [*keys, *metrics, "n", "n_folds", "sd_folds", "wall_s", "peak_rss_mb"]
+    few_shot = ["95% CI", "support s"]  # few-shot episodes only
+    cols = [*keys, *metrics, *few_shot, "n", "n_folds", "sd_folds", "wall_s", "peak_rss_mb"]
     df = df[[c for c in cols if c in df.columns]]
     if short:
         df = df.rename(

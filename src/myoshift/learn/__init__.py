@@ -21,8 +21,13 @@ from myoshift.learn.chain import MethodChain
 from myoshift.learn.classical import ClassicalClassifier, ClassicalRegressor, FeatureTransformer
 from myoshift.learn.deep import DeepClassifier, DeepRegressor
 from myoshift.learn.ensemble import ProbabilityEnsemble
+from myoshift.learn.fusion import ClassifierRegressorFusion, DecisionFusion
+from myoshift.learn.hybrid import EmbeddingClassifier
+from myoshift.learn.meta import MetaClassifier
 from myoshift.learn.methods import MethodSpec, build_estimator, get_method, method_names
+from myoshift.learn.multitask import MultiTaskEstimator
 from myoshift.learn.persistence import load_estimator, save_estimator
+from myoshift.learn.pretrain import ContrastiveEncoder
 from myoshift.learn.registry import estimator_names, get_estimator_class, register_estimator
 from myoshift.learn.tasks import SupervisedTask, TrainingTask, get_task, register_task, task_names
 from myoshift.learn.trainer import TrainConfig, Trainer, TrainResult
@@ -30,11 +35,17 @@ from myoshift.learn.trainer import TrainConfig, Trainer, TrainResult
 __all__ = [
     "ClassicalClassifier",
     "ClassicalRegressor",
+    "ClassifierRegressorFusion",
+    "ContrastiveEncoder",
+    "DecisionFusion",
     "DeepClassifier",
     "DeepRegressor",
+    "EmbeddingClassifier",
     "FeatureTransformer",
+    "MetaClassifier",
     "MethodChain",
     "MethodSpec",
+    "MultiTaskEstimator",
     "ProbabilityEnsemble",
     "SupervisedTask",
     "TrainConfig",

@@ -28,9 +28,20 @@ from sklearn.utils import Tags, get_tags
 
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.learn.ensemble import fit_estimator
+from myoshift.learn.few_shot import few_shot_predict
 from myoshift.learn.persistence import EstimatorState, Persistent
+from myoshift.learn.placement_align import (
+    PlacementCorrection,
+    aligned,
+    check_mode,
+    estimate_correction,
+    placement_from_state,
+    placement_state,
+    reference_of,
+)
 from myoshift.learn.registry import register_estimator
 from myoshift.recording import Recording, RecordingSet
+from myoshift.signal.placement import PlacementReference
 from myoshift.signal.preprocess import dataset_preprocess
 from myoshift.signal.steps import (
     Step,
@@ -78,6 +89,12 @@ class MethodChain(Persistent, BaseEstimator):
         Auxiliary streams cut into windows of their own beside the EMG (e.g. ``("imu",)``).
     name : str
         The method's name (for messages and saved files).
+    placement : {None, "labelled", "unlabelled"}
+        Armband placement compensation (ring layouts only;
+        `myoshift.learn.placement_align`): ``adapt`` ("labelled": with the calibration
+        labels; "unlabelled": labels ignored) or, for "unlabelled", ``recalibrate``
+        estimates the rotation of the new recordings against the training recordings,
+        then every input recording is rotated back before preprocessing.
 
     Attributes
     ----------
@@ -86,6 +103,9 @@ class MethodChain(Persistent, BaseEstimator):
     fs_, n_channels_ : float, int
         Rate and channel count of the raw recordings the chain was fitted on (what a
         stream must deliver).
+    reference_, placement_ : PlacementReference, PlacementCorrection or None
+        With ``placement``: the training recordings' placement reference and the
+        rotation estimated at the last ``adapt``/``recalibrate`` (None before).
     """
 
     _child_params = ("estimator",)
@@ -100,6 +120,7 @@ class MethodChain(Persistent, BaseEstimator):
         target: str | None = None,
         aux: tuple[str, ...] | list[str] = (),
         name: str = "",
+        placement: str | None = None,
     ) -> None:
         self.estimator = estimator
         self.window_ms = window_ms
@@ -109,6 +130,7 @@ class MethodChain(Persistent, BaseEstimator):
         self.target = target
         self.aux = aux
         self.name = name
+        self.placement = placement
 
     # ------------------------------------------------------------------ internals
     def _where(self) -> str:
@@ -176,6 +198,10 @@ class MethodChain(Persistent, BaseEstimator):
         if self.estimator is None:
             raise ConfigError(f"{self._where()}: no estimator to fit")
         rset = _as_set(recordings)
+        check_mode(self.placement, self._where())
+        ref = reference_of(rset, self._where()) if self.placement else None
+        self.reference_: PlacementReference | None = ref
+        self.placement_: PlacementCorrection | None = None
         specs = dataset_preprocess(rset) if self.preprocess is None else self.preprocess
         pre = make_steps("preprocess", specs, self._where())
         rep = make_steps("represent", self.represent, self._where())
@@ -197,7 +223,7 @@ class MethodChain(Persistent, BaseEstimator):
         self._check_fitted()
         raw = _as_set(recordings)
         self._check_input(raw)
-        rset = apply_steps(self.preprocess_, raw)
+        rset = apply_steps(self.preprocess_, aligned(raw, getattr(self, "placement_", None)))
         w = self._cut(rset, drop_unlabelled)
         return apply_steps(self.represent_, w)  # type: ignore[no-any-return]
 
@@ -212,15 +238,69 @@ class MethodChain(Persistent, BaseEstimator):
         w = self.windows(recordings)
         return float(self._check_fitted().score(w, self.targets(w)))
 
+    def _realign(self, recordings: Any, use_labels: bool) -> None:
+        """Estimate ``placement_`` on raw ``recordings`` against ``reference_``."""
+        raw = _as_set(recordings)
+        self._check_input(raw)
+        ref = getattr(self, "reference_", None)
+        if ref is None:
+            raise ConfigError(f"{self._where()} was fitted without placement; fit it again")
+        self.placement_ = estimate_correction(raw, ref, use_labels, self._where())
+
     def adapt(self, recordings: Any, labelled: bool = True) -> MethodChain:
-        """Calibrate the estimator on target recordings (labels used when ``labelled``)."""
+        """Calibrate the estimator on target recordings (labels used when ``labelled``),
+        after estimating the placement when ``placement`` asks for it."""
         est = self._check_fitted()
+        realign = self.placement == "unlabelled" or (self.placement == "labelled" and labelled)
+        if realign:
+            self._realign(recordings, self.placement == "labelled")
         if not hasattr(est, "adapt"):
+            if realign:  # the placement is the whole calibration
+                self.n_adapt_ = 0
+                return self
             raise ConfigError(f"{self._where()} has no adapt(); use calibration 0")
         w = self.windows(recordings, drop_unlabelled=labelled)  # unlabelled: keep all
         est.adapt(w, self.targets(w) if labelled else None)
         self.n_adapt_ = len(w)
         return self
+
+    def recalibrate(self, recordings: Any) -> MethodChain:
+        """Recalibrate the estimator on target recordings WITHOUT labels, in place.
+
+        Every window is cut (unlabelled stretches included, labels ignored), the
+        represent steps applied, then ``estimator_.recalibrate(windows)`` runs its policy
+        (`myoshift.learn.recalibration`). `ConfigError` naming the method when it has
+        none or one it cannot take. With ``placement="unlabelled"`` the placement is
+        estimated first, and the estimator is left alone when it has no policy.
+        """
+        est = self._check_fitted()
+        if self.placement == "unlabelled":
+            self._realign(recordings, False)
+            if getattr(est, "recalibrate_policy", None) is None:
+                return self
+        if not hasattr(est, "recalibrate"):
+            raise ConfigError(f"{self._where()}: {type(est).__name__} has no recalibration policy")
+        w = self.windows(recordings, drop_unlabelled=False)
+        try:
+            est.recalibrate(w)
+        except ConfigError as exc:
+            raise ConfigError(f"{self._where()}: {exc}") from None
+        self.n_recalibrate_ = len(w)
+        return self
+
+    def few_shot(self, support: Any, query: Any) -> np.ndarray:
+        """Labels of ``query`` learnt from the labelled ``support`` alone (an episode);
+        the chain is not changed (`myoshift.learn.few_shot.few_shot_predict`).
+
+        Each of ``support``/``query`` is recordings (preprocessed, cut and represented
+        here) or `Windows` already made by `windows`.
+        """
+        est = self._check_fitted()
+        s, q = (x if isinstance(x, Windows) else self.windows(x) for x in (support, query))
+        try:
+            return few_shot_predict(est, s, q)
+        except ConfigError as exc:
+            raise ConfigError(f"{self._where()}: {exc}") from None
 
     def copy(self) -> MethodChain:
         """A deep copy (to adapt without touching the fitted chain)."""
@@ -238,7 +318,9 @@ class MethodChain(Persistent, BaseEstimator):
             "n_channels": self.n_channels_,
             "n_train": self.n_train_,
         }
-        return EstimatorState(fitted, {**pre_arrays, **rep_arrays}, {"estimator": est})
+        place, place_arrays = placement_state(self.reference_, self.placement_)
+        arrays = {**pre_arrays, **rep_arrays, **place_arrays}
+        return EstimatorState({**fitted, **place}, arrays, {"estimator": est})
 
     @classmethod
     def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
@@ -251,4 +333,5 @@ class MethodChain(Persistent, BaseEstimator):
         if "fs" in state.fitted:  # files written before the chain recorded its input
             chain.fs_, chain.n_channels_ = state.fitted["fs"], state.fitted["n_channels"]
         chain.n_train_ = int(state.fitted.get("n_train", 0))
+        chain.reference_, chain.placement_ = placement_from_state(state.fitted, state.arrays)
         return chain

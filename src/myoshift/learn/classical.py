@@ -30,6 +30,7 @@ from myoshift.learn.feature_pipeline import (
     make_classifier,
     make_regressor,
 )
+from myoshift.learn.recalibration import ClassicalRecalibration
 from myoshift.learn.registry import register_estimator
 
 __all__ = [
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 @register_estimator(task="classification")
-class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
+class ClassicalClassifier(ClassifierMixin, ClassicalRecalibration, _FeaturePipeline):
     """Features -> StandardScaler -> LDA/SVM/RF/kNN, with the scikit-learn contract.
 
     Parameters
@@ -70,6 +71,13 @@ class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
         repeating them; see `adapt`); None: each window once.
     window_ms, step_ms : float or None
         Windowing applied when ``X`` is a Recording / RecordingSet (see `RecordingInput`).
+    aux_features : list of str or None
+        Feature-level fusion: auxiliary blocks of a `Windows` input (``X.aux[name]``,
+        e.g. the ``imu-features`` or ``instantaneous`` step's block) flattened per window
+        and appended to the EMG features before the scaler; None: EMG features only.
+    recalibrate_policy : str, dict or None
+        Default policy of `recalibrate` on unlabelled target windows: ``lda-means``
+        (LDA only; see `myoshift.learn.recalibration`).
 
     Attributes
     ----------
@@ -93,11 +101,15 @@ class ClassicalClassifier(ClassifierMixin, _FeaturePipeline):
         adapt_weight: float | None = 0.75,
         window_ms: float | None = None,
         step_ms: float | None = None,
+        aux_features: list[str] | None = None,
+        recalibrate_policy: str | dict[str, Any] | None = None,
     ) -> None:
         self.window_ms = window_ms
         self.step_ms = step_ms
         self.adapt_mode = adapt_mode
         self.adapt_weight = adapt_weight
+        self.aux_features = aux_features
+        self.recalibrate_policy = recalibrate_policy
         self.classifier = classifier
         self.features = features
         self.fs = fs
@@ -204,6 +216,7 @@ class ClassicalRegressor(RegressorMixin, _FeaturePipeline):
     regressor_params : dict or None
         Overrides of the regressor's defaults.
     features, fs, feature_params, scale, seed, adapt_mode, adapt_weight, window_ms, step_ms
+    aux_features
         As in `ClassicalClassifier`.
     """
 
@@ -220,11 +233,13 @@ class ClassicalRegressor(RegressorMixin, _FeaturePipeline):
         adapt_weight: float | None = 0.75,
         window_ms: float | None = None,
         step_ms: float | None = None,
+        aux_features: list[str] | None = None,
     ) -> None:
         self.window_ms = window_ms
         self.step_ms = step_ms
         self.adapt_mode = adapt_mode
         self.adapt_weight = adapt_weight
+        self.aux_features = aux_features
         self.regressor = regressor
         self.features = features
         self.fs = fs

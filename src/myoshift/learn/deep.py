@@ -85,6 +85,9 @@ class DeepClassifier(ClassifierMixin, _DeepEstimator):
         Progress bar and per-epoch log lines.
     adapt_mode, adapt_epochs, adapt_lr, adapt_align
         Defaults of `adapt` (so a method's recipe includes its calibration).
+    recalibrate_policy : str, dict or None
+        Default policy of `recalibrate` on unlabelled target windows (``adabn``,
+        ``self-training``, ``tent``, ``zhai``; see `myoshift.learn.recalibration`).
     window_ms, step_ms : float or None
         Windowing applied when ``X`` is a Recording / RecordingSet (see `RecordingInput`).
 

@@ -26,6 +26,7 @@ from myoshift.learn.persistence import (
     Persistent,
     jsonable,
 )
+from myoshift.learn.recalibration import DeepRecalibration
 from myoshift.learn.standardized_net import StandardizedNet
 from myoshift.learn.trainer import (
     Augment,
@@ -35,6 +36,7 @@ from myoshift.learn.trainer import (
     apply_state,
     predict_batches,
 )
+from myoshift.learn.warm_start import copy_encoder, labelled_subset, unit_codes
 from myoshift.models import EMGModel, build_model, from_config, get_model_class
 from myoshift.signal.augment import as_augmenter
 from myoshift.signal.window_array import WindowArray
@@ -51,7 +53,7 @@ def _take(inputs: Any, idx: np.ndarray) -> Any:
     return inputs.take(idx) if isinstance(inputs, WindowArray) else inputs[idx]
 
 
-class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
+class _DeepEstimator(DeepRecalibration, Persistent, RecordingInput, BaseEstimator):
     """Shared parameters, fitting and persistence of the deep estimators."""
 
     _task: str = "classification"
@@ -84,9 +86,14 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         adapt_align: str | None = None,
         window_ms: float | None = None,
         step_ms: float | None = None,
+        init_from: str | Path | None = None,
+        label_fraction: float = 1.0,
+        recalibrate_policy: str | dict[str, Any] | None = None,
     ) -> None:
         self.window_ms = window_ms
         self.step_ms = step_ms
+        self.init_from = init_from
+        self.label_fraction = label_fraction
         self.model = model
         self.model_params = model_params
         self.optimizer = optimizer
@@ -111,6 +118,7 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         self.adapt_epochs = adapt_epochs
         self.adapt_lr = adapt_lr
         self.adapt_align = adapt_align
+        self.recalibrate_policy = recalibrate_policy
 
     # ------------------------------------------------------------------ internals
     def _train_config(self, **overrides: Any) -> TrainConfig:
@@ -146,8 +154,12 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
             "adapt_epochs",
             "adapt_lr",
             "adapt_align",
+            "recalibrate_policy",
         ):  # do not change the result of fit
             params.pop(k)
+        for k, default in (("init_from", None), ("label_fraction", 1.0)):
+            if params.get(k, default) == default:  # fingerprints of runs without them stay
+                params.pop(k, None)
         if callable(self.augment):
             params["augment"] = repr(self.augment)
         return {"estimator": type(self).__name__, **params}
@@ -163,9 +175,11 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
                 if "channel_map" in accepted:
                     params["channel_map"] = layout.grid_index().ravel().tolist()
         aux = getattr(X, "aux", {}) or {}
-        for name, hparam in get_model_class(self.model).extra_inputs.items():
+        cls = get_model_class(self.model)
+        for name, hparam in cls.extra_inputs.items():
             if name in aux and hparam not in params:  # e.g. wavelet_shape from aux["wpt"]
-                params[hparam] = list(aux[name].X.shape[2:])
+                first = 1 if name in cls.own_channel_inputs else 2  # imu_shape: (C_aux, T_aux)
+                params[hparam] = list(aux[name].X.shape[first:])
         return params
 
     def _named(self, X: Any, arr: Any, names: list[str]) -> Any:
@@ -237,14 +251,45 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         inputs = self._named(X, Xa, net.input_names)
         if self.standardize:
             net.set_stats(inputs)
+        self._start(net, X, inputs)
+        # label_fraction: the labels of a share of the units (all windows fed _start)
+        units = unit_codes(X, groups, n)
+        keep = labelled_subset(units, y_enc, getattr(self, "label_fraction", 1.0), self.seed)
         tr, va = validation_split(
-            y_enc if y_enc.ndim == 1 else np.zeros(n), groups, self.val_fraction, self.seed
+            y_enc[keep] if y_enc.ndim == 1 else np.zeros(len(keep)),
+            None if groups is None else np.asarray(groups)[keep],
+            self.val_fraction,
+            self.seed,
         )
+        tr, va = keep[tr], keep[va]
         weights = None
         if self._task == "classification":
             weights = class_weights(y_enc[tr], n_out, self.class_weight, self.classes_)
-        trainer = Trainer(self._train_config())
-        result = trainer.fit(
+        result = self._train(net, inputs, y_enc, tr, va, weights)
+        net.eval()
+        self.net_ = net
+        self.n_channels_in_, self.n_samples_in_ = C, T
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        return result
+
+    def _start(self, net: StandardizedNet, X: Any, inputs: Any) -> None:
+        """Before supervised training: the encoder of ``init_from``, if given (subclasses
+        add stages on all training windows ``inputs``, e.g. contrastive pre-training)."""
+        if getattr(self, "init_from", None) is not None:
+            copy_encoder(net.model, self.init_from)  # type: ignore[arg-type]
+
+    def _train(
+        self,
+        net: StandardizedNet,
+        inputs: Any,
+        y_enc: np.ndarray,
+        tr: np.ndarray,
+        va: np.ndarray,
+        weights: np.ndarray | None,
+    ) -> TrainResult:
+        """Supervised training of ``net`` on windows ``tr`` (validation ``va``)."""
+        return Trainer(self._train_config()).fit(
             net,
             _take(inputs, tr),
             y_enc[tr],
@@ -254,12 +299,6 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
             augment=as_augmenter(self.augment),
             run_id=self._run_id(),
         )
-        net.eval()
-        self.net_ = net
-        self.n_channels_in_, self.n_samples_in_ = C, T
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        return result
 
     @torch.no_grad()
     def _outputs(self, X: Any, embed: bool = False) -> torch.Tensor:
@@ -390,14 +429,16 @@ class _DeepEstimator(Persistent, RecordingInput, BaseEstimator):
         if self._task == "classification":
             weights = class_weights(y_enc, len(self.classes_), self.class_weight, self.classes_)
         try:
-            Trainer(cfg).fit(
-                self.net_, inputs, y_enc, class_weight=weights, params=params, train_mode=train_mode
-            )
+            self._fine_tune(cfg, inputs, y_enc, weights, params=params, train_mode=train_mode)
         finally:
             for p in self.net_.parameters():
                 p.requires_grad_(True)
             self.net_.eval()
         return self
+
+    def _fine_tune(self, cfg: TrainConfig, inputs: Any, y_enc: Any, weights: Any, **kw: Any) -> Any:
+        """`adapt`'s training on the calibration windows (subclasses may run another task)."""
+        return Trainer(cfg).fit(self.net_, inputs, y_enc, class_weight=weights, **kw)
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> EstimatorState:

@@ -155,6 +155,7 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
     scale: bool
     seed: int
     adapt_mode: Literal["target", "pooled"]
+    aux_features: list[str] | None
 
     def _make_model(self, y: np.ndarray) -> BaseEstimator:
         raise NotImplementedError
@@ -176,7 +177,41 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
                 f"X has {shape[1]} channels but {type(self).__name__} was fitted on "
                 f"{fitted_channels}"
             )
-        return ft.fit(X).transform(X)
+        F = ft.fit(X).transform(X)
+        blocks = self._aux_blocks(X)
+        if not blocks:
+            return F
+        widths = {k: int(b.shape[1]) for k, b in blocks.items()}
+        fitted = getattr(self, "aux_widths_", None)
+        if fitted is not None and widths != fitted:
+            raise ShapeError(
+                f"auxiliary feature blocks have widths {widths}, {type(self).__name__} was "
+                f"fitted on {fitted}"
+            )
+        return np.hstack([F, *blocks.values()])
+
+    def _aux_blocks(self, X: Any) -> dict[str, np.ndarray]:
+        """Feature-level fusion: the blocks ``aux_features`` of ``X.aux``, one row per
+        window (e.g. the ``imu-features`` step's IMU features), appended to the EMG
+        features before the scaler; ``{}`` without ``aux_features``."""
+        names = getattr(self, "aux_features", None)
+        names = [names] if isinstance(names, str) else names
+        if not names:
+            return {}
+        aux = getattr(X, "aux", None) or {}
+        missing = [k for k in names if k not in aux]
+        if missing:
+            raise ConfigError(
+                f"{type(self).__name__}: aux_features {missing} are not among the windows' "
+                f"auxiliary blocks ({', '.join(sorted(aux)) or 'none'}); cut the stream "
+                "(method 'aux: [imu]') and add the step that makes the block (e.g. "
+                "'imu-features')"
+            )
+        blocks = {k: np.asarray(aux[k].X, dtype=np.float64).reshape(len(aux[k]), -1) for k in names}
+        for k, b in blocks.items():
+            if not np.isfinite(b).all():
+                raise ShapeError(f"auxiliary feature block {k!r} contains NaN or Inf")
+        return blocks
 
     def _refit(self, F: np.ndarray, y: np.ndarray) -> None:
         steps: list[tuple[str, Any]] = []
@@ -190,9 +225,12 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
     def _fit_features(self, X: Any) -> np.ndarray:
         """Features of the training windows; records the input channel/feature counts."""
         self.__dict__.pop("n_channels_in_", None)
+        self.__dict__.pop("aux_widths_", None)
         self.fs_ = None
         self.fs_ = self._transformer(X).fs  # the rate used now and on every later call
         F = self._features(X)
+        if getattr(self, "aux_features", None):
+            self.aux_widths_ = {k: int(b.shape[1]) for k, b in self._aux_blocks(X).items()}
         self.n_channels_in_ = int(_window_shape(X)[1])
         self.n_features_in_ = int(F.shape[1])
         return F
@@ -253,6 +291,8 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
             "n_features_in": self.n_features_in_,
             "fs": self.fs_,
         }
+        if getattr(self, "aux_widths_", None):
+            fitted["aux_widths"] = self.aux_widths_
         y = np.asarray(self.y_train_)
         if is_regressor(self):  # float targets: an array
             arrays["y_train"] = np.ascontiguousarray(y, dtype=np.float64)
@@ -276,11 +316,15 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
         _, columns = _signal.extract_features(  # column names only: no window is computed
             np.zeros((0, n_channels, 1 << 16)), est.features, fs=fs, **(est.feature_params or {})
         )
-        if len(columns) != n_features:
+        aux_widths = {str(k): int(v) for k, v in (fitted.get("aux_widths") or {}).items()}
+        if len(columns) + sum(aux_widths.values()) != n_features:
             raise ModelFileError(
                 f"{folder / 'estimator.json'}: n_features_in={n_features}, but features "
                 f"{est.features!r} of n_channels_in={n_channels} channels give {len(columns)}"
+                + (f" and the auxiliary blocks {aux_widths}" if aux_widths else "")
             )
+        if aux_widths:
+            est.aux_widths_ = aux_widths
         F = arrays["features_train"]
         y = arrays["y_train"] if "y_train" in arrays else labels_from(fitted["y_train"])
         saved = arrays["probe"] if "probe" in arrays else arrays["probe_proba"]  # <= 0.1

@@ -14,6 +14,10 @@ data, so an installed package has them) and from every folder listed in
     step_ms: 25
     params: {classifier: lda, features: hudgins-td}
     adapt: {mode: target}           # how `adapt` is called on calibration data
+    recalibrate: lda-means          # optional: `recalibrate` without labels (a policy of
+                                    # myoshift.learn.recalibration), as params.recalibrate_policy
+    placement: labelled             # optional: armband placement compensation of the chain
+                                    # (labelled | unlabelled; myoshift.learn.placement_align)
 
 A variant names its base and states only what differs (``params`` and ``adapt`` are
 merged key by key)::
@@ -46,6 +50,8 @@ import yaml
 from myoshift.errors import ConfigError
 from myoshift.learn.deep import DeepClassifier
 from myoshift.learn.ensemble import ProbabilityEnsemble
+from myoshift.learn.placement_align import check_mode
+from myoshift.learn.recalibration import parse_policy
 from myoshift.learn.registry import estimator_names, estimator_task, get_estimator_class
 from myoshift.models import get_model_class, model_names
 from myoshift.signal.steps import make_steps
@@ -68,6 +74,8 @@ _FIELDS = (
     "preprocess",
     "represent",
     "aux",
+    "recalibrate",
+    "placement",
 )
 
 
@@ -106,6 +114,8 @@ class MethodSpec:
         Windows -> Windows steps fitted on the training windows (e.g. ``["standardize"]``).
     aux : tuple of str
         Auxiliary streams cut into windows of their own beside the EMG (``("imu",)``).
+    placement : {None, "labelled", "unlabelled"}
+        The chain's armband placement compensation (`MethodChain`'s ``placement``).
     """
 
     name: str
@@ -122,6 +132,7 @@ class MethodSpec:
     preprocess: list[Any] | None = None
     represent: list[Any] | None = None
     aux: tuple[str, ...] = ()
+    placement: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +149,7 @@ class MethodSpec:
             "preprocess": self.preprocess,
             "represent": self.represent,
             "aux": list(self.aux),
+            **({"placement": self.placement} if self.placement else {}),  # cache keys kept
         }
 
 
@@ -191,6 +203,9 @@ def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
     if target is not None and (not isinstance(target, str) or not target):
         raise ConfigError(f"{where}: field 'target' must be a stream name such as 'glove'")
     params = dict(d.get("params") or {})
+    if d.get("recalibrate") is not None:  # the estimator's recalibrate_policy
+        parse_policy(d["recalibrate"], f"{where}: recalibrate")
+        params["recalibrate_policy"] = d["recalibrate"]
     citation = d.get("citation") or ""
     window_ms = d.get("window_ms")
     if d["kind"] == "deep":
@@ -229,6 +244,7 @@ def spec_from_dict(d: dict[str, Any], source: str = "") -> MethodSpec:
         preprocess=steps["preprocess"],
         represent=steps["represent"],
         aux=tuple(aux),
+        placement=check_mode(d.get("placement"), f"{where}: field 'placement'"),
     )
 
 
@@ -375,15 +391,25 @@ def build_estimator(
     """
     spec = get_method(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
     cls = get_estimator_class(spec.estimator)
-    if cls is ProbabilityEnsemble:
-        bad = set(overrides) - {"weights"}
+    if issubclass(cls, ProbabilityEnsemble):  # members built from their own methods
+        accepted = set(inspect.signature(cls).parameters)
+        own = accepted - {"estimators", "seed", "name"}
+        bad = set(overrides) - own
         if bad:
             raise ConfigError(
-                f"method {spec.name!r}: an ensemble takes only 'weights' as override, got "
+                f"method {spec.name!r}: an ensemble takes only "
+                f"{', '.join(map(repr, sorted(own)))} as override, got "
                 f"{sorted(bad)} (override its members' own methods instead)"
             )
-        weights = overrides.get("weights", spec.params.get("weights"))
-        return ProbabilityEnsemble(_members(spec, fs, seed), weights)
+        params = {k: v for k, v in spec.params.items() if k != "members"} | overrides
+        if set(params) - own:
+            raise ConfigError(
+                f"method {spec.name!r}: unknown {spec.estimator} parameters "
+                f"{sorted(set(params) - own)}; valid: members, {', '.join(sorted(own))}"
+            )
+        given = {"seed": seed, "name": spec.name}
+        params |= {k: v for k, v in given.items() if k in accepted}
+        return cls(_members(spec, fs, seed), **params)
     adapt = {f"adapt_{k}": v for k, v in spec.adapt.items()}
     window = {"window_ms": spec.window_ms, "step_ms": spec.step_ms}  # for recording input
     params = {**adapt, **window, **spec.params, **overrides, "seed": seed}

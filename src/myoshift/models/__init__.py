@@ -1,7 +1,8 @@
 """Architectures (plain torch modules) behind one contract and one registry.
 
 Importing this package registers every built-in architecture: ``atzori-cnn``,
-``multiscale-cnn``, ``lstm-cnn-attention``, ``rcnn``, ``mobilenetv2`` and ``tcn``.
+``multiscale-cnn``, ``lstm-cnn-attention``, ``rcnn``, ``mobilenetv2``, ``tcn`` and ``zhai-cnn``;
+the fusion networks ``imu-fusion`` and ``encoder-fusion`` (`myoshift.models.fusion`).
 
 Every model checks the input shape (`myoshift.errors.ShapeError`) and its constructor
 arguments (`myoshift.errors.ConfigError`). Models do NOT check for non-finite values:
@@ -15,11 +16,14 @@ Save and load with `save_model` / `load_model` (safetensors + JSON, see
 
 from myoshift.models import (  # noqa: F401  (imported to register the architectures)
     atzori_cnn,
+    fusion,
     lstm_cnn_attention,
     mobilenetv2,
     multiscale_cnn,
+    multitask,
     rcnn,
     tcn,
+    zhai_cnn,
 )
 from myoshift.models.base import (
     EMGModel,

@@ -14,7 +14,9 @@ An `EMGModel` is a plain ``torch.nn.Module`` built from shapes given as argument
   ``{"emg": (C, T), "wpt": (C, nodes, segments)}``) takes a dict of named tensors.
   ``extra_inputs`` maps each optional extra input to the hyper-parameter that receives
   its per-window shape after the channel axis, so an estimator can size the model from
-  the windows it is given (e.g. ``{"wpt": "wavelet_shape"}``).
+  the windows it is given (e.g. ``{"wpt": "wavelet_shape"}``); an extra input with
+  channels of its own (``own_channel_inputs``, e.g. an IMU's 4 quaternion dimensions)
+  gives its whole per-window shape (``{"imu": "imu_shape"}``: ``(C_aux, T_aux)``).
 
 Models know nothing of datasets; `myoshift.learn` joins them to data.
 """
@@ -44,6 +46,8 @@ class EMGModel(nn.Module):
     tasks: ClassVar[frozenset[str]] = frozenset({"classification"})
     #: optional extra inputs -> the hyper-parameter sized by their shape (see module doc)
     extra_inputs: ClassVar[dict[str, str]] = {}
+    #: extra inputs whose first axis is not the EMG channels (sized with that axis too)
+    own_channel_inputs: ClassVar[frozenset[str]] = frozenset()
 
     head: nn.Module
     embed_dim: int

@@ -120,6 +120,12 @@ def prepare(model: Any, fs: float | None = None) -> Prepared:
     est = chain._check_fitted() if chain is not None else model
     name = estimator_name(model)
     where = f"model {name!r}"
+    if chain is not None and getattr(chain, "placement_", None) is not None:
+        raise ConfigError(
+            f"{where} corrects the armband's rotation (placement {chain.placement!r}), which "
+            "the exported graph cannot carry; export the chain before adapting it, or stream "
+            "the saved chain with `myoshift stream`"
+        )
     inside, outside = represent_modules(chain.represent_ if chain else [], where)
     graph = build_graph(est, inside, where)
     rate, source = _rate(est, chain, fs, given)

@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from myoshift.recording import Layout, Recording
 from myoshift.signal.filters import CausalFilter
 from myoshift.signal.preprocess import FilterStep
 from myoshift.signal.windows import ms_to_samples
+
+if TYPE_CHECKING:  # the learn package imports torch; a stream model needs no more than this
+    from myoshift.learn.placement_align import PlacementCorrection
 
 __all__ = [
     "INPUT_INFO",
@@ -132,9 +135,12 @@ class StreamModel:
         """Class codes in the order of the estimator's ``predict_proba`` columns."""
         return self.chain.estimator_.classes_
 
-    def filters(self) -> list[CausalFilter]:
-        """Fresh streaming filters of the preprocess steps, in order."""
-        return [step.stream(self.fs) for step in self.chain.preprocess_]
+    def filters(self) -> list[CausalFilter | PlacementCorrection]:
+        """Fresh streaming filters of the preprocess steps, in order, after the chain's
+        placement correction when it has one (`MethodChain.placement_`, stateless)."""
+        placement = getattr(self.chain, "placement_", None)
+        first = [] if placement is None else [placement]
+        return first + [step.stream(self.fs) for step in self.chain.preprocess_]
 
     def predict_offline(self, emg: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The offline path on a whole signal ``(n_samples, n_channels)``.

@@ -50,6 +50,8 @@ from myoshift.signal.windows import Windows, make_windows, ms_to_samples
 
 # the built-in steps register themselves on import
 from myoshift.signal import represent  # noqa: F401  isort: skip
+from myoshift.signal import represent_spectral  # noqa: F401  isort: skip
+from myoshift.signal import represent_fusion  # noqa: F401  isort: skip
 
 __all__ = [
     "Step",

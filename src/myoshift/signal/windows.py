@@ -209,6 +209,26 @@ def _stream(rec: Recording, name: str, role: str) -> AuxStream:
     return rec.aux[name]
 
 
+#: how far (s) an auxiliary stream may start after or end before the EMG, beyond one of its
+#: own sample periods (3DC's IMU: about 20 ms at each end, its first all-zero row dropped)
+AUX_SPAN_TOLERANCE_S = 0.1
+
+
+def _spanning(rec: Recording, stream: AuxStream, name: str) -> AuxStream:
+    """``stream`` if it covers the EMG of ``rec`` within `AUX_SPAN_TOLERANCE_S`; a stream
+    of another duration would be held at its edge values silently (interpolation)."""
+    times = stream.times()
+    tol = AUX_SPAN_TOLERANCE_S + 1.0 / stream.fs
+    emg_end = (rec.n_samples - 1) / rec.fs
+    if len(times) == 0 or times[0] > tol or times[-1] < emg_end - tol:
+        span = f"{times[0]:.2f}-{times[-1]:.2f} s" if len(times) else "nothing"
+        raise ConfigError(
+            f"recording {rec._name()}: auxiliary stream {name!r} covers {span} but the EMG "
+            f"0-{emg_end:.2f} s (tolerance {tol:.2f} s); IMU and EMG durations do not match"
+        )
+    return stream
+
+
 def _aux_windows(
     name: str, parts: list[tuple[AuxStream, np.ndarray]], window_ms: float
 ) -> AuxWindows:
@@ -325,7 +345,7 @@ def make_windows(
         for name in tnames:
             extra_parts[name].append(_stream(r, name, "a target").at(ends))
         for name in anames:
-            aux_parts[name].append((_stream(r, name, "aux windows"), ends))
+            aux_parts[name].append((_spanning(r, _stream(r, name, "aux windows"), name), ends))
         fields = {k: v for k, v in r.meta.items() if k not in _RESERVED}
         rows.append(pd.DataFrame({**fields, "recording": i, "start": starts}))
     if not srcs:

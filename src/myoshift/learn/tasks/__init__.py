@@ -10,7 +10,7 @@ never a fork of the trainer::
 
     Trainer(TrainConfig(epochs=10)).run(net, MyTask(...))
 
-Built in: ``"supervised"`` (`SupervisedTask`).
+Built in: ``"supervised"`` (`SupervisedTask`), ``"entropy"`` (`EntropyTask`).
 """
 
 from myoshift.learn.tasks.base import ArrayLike, Batch, EpochPlan, TrainingTask
@@ -21,6 +21,11 @@ from myoshift.learn.tasks.batching import (
     predict_batches,
     shuffled_batches,
 )
+from myoshift.learn.tasks.contrastive import ContrastiveTask
+from myoshift.learn.tasks.entropy import EntropyTask
+from myoshift.learn.tasks.episodic import EpisodeSampler, PrototypicalTask, RelationTask
+from myoshift.learn.tasks.maml import MAMLTask
+from myoshift.learn.tasks.multitask import MultiTaskTask
 from myoshift.learn.tasks.registry import get_task, register_task, task_names
 from myoshift.learn.tasks.supervised import Augment, SupervisedTask
 
@@ -28,8 +33,15 @@ __all__ = [
     "ArrayLike",
     "Augment",
     "Batch",
+    "ContrastiveTask",
+    "EntropyTask",
+    "EpisodeSampler",
     "EpochPlan",
     "Inputs",
+    "MAMLTask",
+    "MultiTaskTask",
+    "PrototypicalTask",
+    "RelationTask",
     "SupervisedTask",
     "TrainingTask",
     "call_net",

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from myoshift.datasets import get_dataset
-from myoshift.datasets.electrode_shift import ElectrodeShiftData, read_sgt_metadata
+from myoshift.datasets._sgt import read_sgt_metadata
+from myoshift.datasets.electrode_shift import ElectrodeShiftData
 from myoshift.datasets.libemg_onesubject import SOURCE_CLASSES
 from myoshift.recording import REST, RecordingSet
 from tests.conftest import require_dataset

@@ -36,7 +36,6 @@ Standard protocol: ``train-on:placement=before`` (train before the shift, test a
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from myoshift.datasets._io import natural_key, parse_name, read_numeric_text
+from myoshift.datasets._sgt import METADATA, read_sgt_metadata
 from myoshift.datasets.base import Dataset, Unit, github_files, register_dataset
 from myoshift.datasets.libemg_onesubject import SOURCE_CLASSES
 from myoshift.errors import DataFormatError
@@ -52,56 +52,12 @@ from myoshift.recording import Layout, Recording
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ElectrodeShiftData", "read_sgt_metadata"]
+__all__ = ["ElectrodeShiftData"]
 
 SUBFOLDER = "ElectrodeShift"
-METADATA = "metadata.json"
 _SUBJECT = re.compile(r"subject(?P<n>\d+)")
 _SESSION = re.compile(r"training|trial_(?P<k>\d+)")
 _FILE = re.compile(r"R_(?P<rep>\d+)_C_(?P<cls>\d+)\.csv")
-
-
-def read_sgt_metadata(path: Path) -> dict[str, dict[str, Any]]:
-    """The per-file entries of a LibEMG screen-guided-training ``metadata.json``.
-
-    Parameters
-    ----------
-    path : Path
-        The ``metadata.json`` of one folder.
-
-    Returns
-    -------
-    dict
-        File name (``"R_0_C_2.csv"``) -> ``{"rep_idx": int, "class_idx": int,
-        "class_name": str}``. The recorder's keys are its own paths
-        (``data/subject0/sgt/training/R_0_C_2.csv``); only their last part is kept.
-
-    Raises
-    ------
-    DataFormatError
-        Not valid JSON, not an object, or an entry without those three fields.
-    """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFormatError(path, f"not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise DataFormatError(path, "expected a JSON object")
-    out: dict[str, dict[str, Any]] = {}
-    for key, entry in doc.items():
-        if not isinstance(entry, dict):
-            continue  # recorder settings: "continuous", "randomize", ...
-        try:
-            out[Path(key).name] = {
-                "rep_idx": int(entry["rep_idx"]),
-                "class_idx": int(entry["class_idx"]),
-                "class_name": str(entry["class_name"]),
-            }
-        except (KeyError, TypeError, ValueError):
-            raise DataFormatError(
-                path, f"entry {key!r} needs integer rep_idx and class_idx and a class_name"
-            ) from None
-    return out
 
 
 @register_dataset
@@ -170,11 +126,12 @@ class ElectrodeShiftData(Dataset):
                 continue
             meta_path = path.parent / METADATA
             if meta_path not in entries:
-                if not meta_path.is_file():
+                read = read_sgt_metadata(meta_path, strict=True)
+                if read is None:
                     raise DataFormatError(
                         meta_path, "missing: the class and repetition of each file in the folder"
                     )
-                entries[meta_path] = read_sgt_metadata(meta_path)
+                entries[meta_path] = read
             rep, code = _checked_codes(path, meta_path, entries[meta_path])
             emg = read_numeric_text(path, self.n_channels, ",", dtype=np.float32)
             n = emg.shape[0]

@@ -26,7 +26,6 @@ real-time tests.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from myoshift.datasets._io import natural_key, parse_name, read_numeric_text
+from myoshift.datasets._sgt import METADATA, read_sgt_metadata
 from myoshift.datasets.base import Dataset, Unit, github_files, register_dataset
 from myoshift.errors import DataFormatError, DataNotFoundError
 from myoshift.recording import UNLABELLED, Layout, Recording
@@ -96,7 +96,7 @@ class LibEMGOneSubject(Dataset):
         files: list[Path] = []
         for trial in sorted(trials, key=natural_key):
             files.extend(sorted(trial.glob("*.csv"), key=natural_key))
-            meta = trial / "metadata.json"
+            meta = trial / METADATA
             if meta.exists():
                 files.append(meta)
         return [Unit(key="subject1", subject=1, files=tuple(files))] if files else []
@@ -104,10 +104,13 @@ class LibEMGOneSubject(Dataset):
     def parse_unit(self, root: Path, unit: Unit) -> list[Recording]:
         """Read every ``trial_T/R_<rep>_C_<class>.csv``."""
         layout = Layout.ring(self.n_channels)
-        names: dict[Path, dict[str, str]] = {}
+        # class names per data file, from each trial's metadata.json (where present)
+        names: dict[Path, str] = {}
         for path in unit.files:
-            if path.name == "metadata.json":
-                names.update(_metadata_names(path))
+            if path.name == METADATA:
+                for file, entry in (read_sgt_metadata(path) or {}).items():
+                    if "class_name" in entry:
+                        names[path.parent / file] = entry["class_name"]
         recs: list[Recording] = []
         for path in unit.files:
             if path.suffix != ".csv":
@@ -122,11 +125,10 @@ class LibEMGOneSubject(Dataset):
                 )
             source_name, label = SOURCE_CLASSES[code]
             named = names.get(path)
-            if named is not None and named["class_name"] != source_name:
+            if named is not None and named != source_name:
                 raise DataFormatError(
-                    named["metadata"],
-                    f"names class C_{code} of {rel} {named['class_name']!r}, "
-                    f"expected {source_name!r}",
+                    path.parent / METADATA,
+                    f"names class C_{code} of {rel} {named!r}, expected {source_name!r}",
                 )
             emg = read_numeric_text(path, self.n_channels, ",", dtype=np.float32)
             n = emg.shape[0]
@@ -189,22 +191,3 @@ def load_stream(data_dir: str | os.PathLike[str] | None = None) -> Recording:
         8 channels at 200 Hz, every label ``UNLABELLED``; ``meta["kind"] == "stream"``.
     """
     return LibEMGOneSubject(data_dir=data_dir).stream()
-
-
-def _metadata_names(path: Path) -> dict[Path, dict[str, str]]:
-    """Class names per data file from a trial's ``metadata.json`` (keys resolved locally)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFormatError(path, f"not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise DataFormatError(path, "expected a JSON object")
-    out: dict[Path, dict[str, str]] = {}
-    for key, entry in doc.items():
-        if isinstance(entry, dict) and "class_name" in entry:
-            # keys are the recorder's paths (data/subject1/sgt/trial_1/R_0_C_0.csv)
-            out[path.parent / Path(key).name] = {
-                "class_name": str(entry["class_name"]),
-                "metadata": str(path),
-            }
-    return out

@@ -37,15 +37,15 @@ from myoshift.evaluation.plan import (
     Fold,
     FoldPlan,
     _datasets,
-    _ds_name,
     _groups,
     _in_dataset,
     _label,
     _match,
     _subject,
+    held_out_values,
 )
 from myoshift.evaluation.protocol_base import Protocol, register_protocol
-from myoshift.evaluation.units import sorted_values, take, unit_table
+from myoshift.evaluation.units import take, unit_table
 from myoshift.recording import REST, UNLABELLED, RecordingSet
 from myoshift.signal.repetitions import sample_units
 
@@ -124,22 +124,14 @@ class FewShot(Protocol):
                 f"{self.label}: no metadata column {col!r} to take targets by; known: {known}"
             )
         plans = []
-        for ds in _datasets(table):
-            in_ds = _in_dataset(table, ds) & table[col].notna().to_numpy()
-            values = sorted_values(table.loc[in_ds, col].tolist())
-            if len(values) < 2:
-                raise ConfigError(
-                    f"{self.label}: {_ds_name(ds)} has {len(values)} {col!r} value(s); "
-                    "need 2 or more (targets are held out from training)"
-                )
-            for v in values:
-                held = in_ds & _match(table, {col: [v]})
-                for key, m in _groups(table, held, ["subject"]):
-                    name = _label(key) if col == "subject" else f"{col}={v}/{_label(key)}"
-                    info = {"subject": _subject(table, m), "test_domain": str(v)}
-                    if col != "subject":
-                        info["column"] = col
-                    plans.append(FoldPlan(name, info, in_ds & ~held, m, m))
+        why = " (targets are held out from training)"
+        for h in held_out_values(table, col, self.label, why):
+            for key, m in _groups(table, h.held, ["subject"]):
+                name = _label(key) if col == "subject" else f"{col}={h.value}/{_label(key)}"
+                info = {"subject": _subject(table, m), "test_domain": str(h.value)}
+                if col != "subject":
+                    info["column"] = col
+                plans.append(FoldPlan(name, info, h.rows & ~h.held, m, m))
         return plans
 
     def _predefined_plans(self, table: pd.DataFrame) -> list[FoldPlan]:

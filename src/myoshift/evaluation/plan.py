@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,15 @@ class FoldPlan:
     augment_shifts: tuple[int, ...] = ()
 
 
+class HeldOut(NamedTuple):
+    """One value of a column held out (`held_out_values`): masks over a unit table."""
+
+    dataset: Any  #: the dataset (None: the table has no ``dataset`` column)
+    value: Any  #: the held-out value
+    rows: np.ndarray  #: the dataset's rows that have a value in the column
+    held: np.ndarray  #: the rows with this value
+
+
 # -- dataset split rules ------------------------------------------------------------------
 #: within-session default split per dataset (meta['dataset'] name)
 WITHIN_SESSION_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -139,6 +148,44 @@ def shift_recording(rec: Recording, k: int) -> Recording:
 def shift_set(rset: RecordingSet, k: int) -> RecordingSet:
     """`shift_recording` applied to every recording."""
     return RecordingSet(shift_recording(r, k) for r in rset)
+
+
+# -- held-out values -------------------------------------------------------------------
+def held_out_values(table: pd.DataFrame, column: str, label: str, why: str = "") -> list[HeldOut]:
+    """Each value of ``column`` held out in turn, dataset by dataset.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A unit table with ``column`` (the caller checks that it exists).
+    column : str
+        The column whose values are held out; rows without a value are in no `HeldOut`.
+    label : str
+        The protocol's label, for the error message.
+    why : str
+        Appended to the error message (why two values are needed).
+
+    Returns
+    -------
+    list of HeldOut
+        Per dataset (`_datasets` order), per value in natural order (`sorted_values`).
+
+    Raises
+    ------
+    ConfigError
+        A dataset with fewer than two values in ``column``.
+    """
+    out: list[HeldOut] = []
+    for ds in _datasets(table):
+        rows = _in_dataset(table, ds) & table[column].notna().to_numpy()
+        values = sorted_values(table.loc[rows, column].tolist())
+        if len(values) < 2:
+            raise ConfigError(
+                f"{label}: {_ds_name(ds)} has {len(values)} distinct {column!r} value(s); "
+                f"need at least 2{why}"
+            )
+        out += [HeldOut(ds, v, rows, rows & _match(table, {column: [v]})) for v in values]
+    return out
 
 
 # -- helpers ---------------------------------------------------------------------------

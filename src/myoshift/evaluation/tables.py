@@ -42,20 +42,29 @@ def _cell(mean: float, std: float, n: int, metric: str, sep: str) -> str:
     return text if n < 2 or not np.isfinite(std) else f"{text}{sep}{scale * std:.{digits}f}"
 
 
+def _head(by_metric: dict[Any, Any], metrics: list[str]) -> str:
+    """A row's headline metric: accuracy, else the first of ``metrics`` it has ("": none).
+
+    Per row, so that in a run mixing classification and regression methods each row
+    counts its own people and folds."""
+    return next((m for m in ("accuracy", *metrics) if m in by_metric), "")
+
+
 def main_table(result: BenchmarkResult, short: bool = False) -> pd.DataFrame:
     """One row per method × calibration × condition × pairing: ``mean ± sd`` over people.
 
     Accuracies are percentages, regression metrics plain numbers; ``n`` counts people.
     Where a person has several folds in a row, ``n_folds`` and ``sd_folds`` (the
-    headline metric's spread over folds) follow. ``wall_s`` is the mean seconds per run,
-    ``peak_rss_mb`` the mean peak memory. Rows are in natural order.
+    headline metric's spread over folds) follow; each row counts its own headline metric
+    (`_head`: accuracy, else its first metric shown, e.g. a regression method's r2).
+    ``wall_s`` is the mean seconds per run, ``peak_rss_mb`` the mean peak memory. Rows
+    are in natural order.
     """
     s = result.summary
     if s.empty:
         return pd.DataFrame()
     present = set(s["metric"])
     metrics = [m for m in (*MAIN_METRICS, *_vote_metric(s), *REGRESSION_METRICS) if m in present]
-    head = "accuracy" if "accuracy" in present else (metrics or [""])[0]
     keys = [c for c in ("method", "calibration", "condition", "pairing") if c in s.columns]
     sep = "±" if short else " ± "
     res_keys = [k for k in keys if k != "condition"]
@@ -67,6 +76,7 @@ def main_table(result: BenchmarkResult, short: bool = False) -> pd.DataFrame:
     for key, g in s.groupby(keys, sort=False, dropna=False):
         row: dict[str, Any] = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         by_metric: dict[Any, dict[Any, Any]] = {r["metric"]: r for r in g.to_dict("records")}
+        head = _head(by_metric, metrics)
         for m in metrics:
             if m in by_metric:
                 r = by_metric[m]
@@ -138,7 +148,7 @@ def print_table(result: BenchmarkResult, console: Any = None) -> None:
 def report_columns(df: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
     """The main table's column names in the report (what n counts, what a pairing is)."""
     of = meta.get("pairing_of")
-    head = next((c for c in ("accuracy", "r2") if c in df.columns), "")
+    head = " / ".join(c for c in ("accuracy", "r2") if c in df.columns)  # `_head` per row
     return df.rename(
         columns={
             "pairing": f"{of} pairing (train->test)" if of else "pairing (train->test)",

@@ -209,8 +209,9 @@ def test_ensemble_cache_key_covers_member_recipes() -> None:
     from myoshift.learn.methods import get_method
 
     method = resolve_method("tcn-lda-ensemble")
-    assert [m["name"] for m in method.params["members"]] == ["tcn-transfer", "lda-tdar"]
-    assert method.params["members"][0]["params"] == get_method("tcn-transfer").params
+    referenced = method.cache_params([])["referenced_methods"]
+    assert sorted(referenced) == ["lda-tdar", "tcn-transfer"]
+    assert referenced["tcn-transfer"]["params"] == get_method("tcn-transfer").params
 
 
 def test_regression_method_end_to_end(tmp_path: Path) -> None:

@@ -233,3 +233,42 @@ def test_a_chain_refuses_recordings_of_another_rate_or_width() -> None:
 
     with pytest.raises(ShapeError, match="fitted on 4 channels.* has 6"):
         chain.predict(make_set(subjects=(2,), reps=1, n_channels=6))
+
+
+def _write_methods(folder: Path, texts: dict[str, str]) -> None:
+    folder.mkdir(exist_ok=True)
+    for stem, text in texts.items():
+        (folder / f"{stem}.yaml").write_text(text)
+
+
+def test_referenced_methods_follow_members_and_deep_recursively(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members and a ``deep`` network named by method, their own references, each once;
+    an EmbeddingClassifier without ``deep`` refers to its default network method."""
+    from myoshift.learn.methods import referenced_methods
+
+    hybrid = "kind: classical\nestimator: EmbeddingClassifier\ncitation: c\nwindow_ms: 200\n"
+    _write_methods(
+        tmp_path,
+        {
+            "ens": "name: ens\nkind: ensemble\nestimator: ProbabilityEnsemble\ncitation: c\n"
+            "window_ms: 200\nparams:\n  members: [{method: emb}, {method: lda-td}]\n",
+            "emb": f"name: emb\n{hybrid}params: {{deep: tcn-transfer}}\n",
+            "emb-default": f"name: emb-default\n{hybrid}",
+            "loop-a": f"name: loop-a\n{hybrid}params: {{deep: loop-b}}\n",
+            "loop-b": f"name: loop-b\n{hybrid}params: {{deep: loop-a}}\n",
+        },
+    )
+    monkeypatch.setenv("MYOSHIFT_METHODS_DIR", str(tmp_path))
+
+    def refs(name: str) -> list[str]:
+        spec = get_method(name)
+        return list(referenced_methods(spec.estimator, spec.params, name))
+
+    assert refs("ens") == ["emb", "lda-td", "tcn-transfer"]
+    assert refs("emb-default") == ["tcn-transfer"]
+    assert refs("loop-a") == ["loop-b", "loop-a"]  # a cycle ends
+    assert refs("lda-td") == [] and refs("tcn") == []
+    found = referenced_methods("EmbeddingClassifier", {"deep": "tcn-transfer"})
+    assert found["tcn-transfer"] == get_method("tcn-transfer")

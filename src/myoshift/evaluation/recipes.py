@@ -17,8 +17,14 @@ from typing import Any
 
 from myoshift.errors import ConfigError
 from myoshift.learn.chain import MethodChain
-from myoshift.learn.methods import DEFAULT_DEEP_METHOD, build_estimator, get_method
+from myoshift.learn.methods import (
+    DEFAULT_DEEP_METHOD,
+    build_estimator,
+    get_method,
+    referenced_methods,
+)
 from myoshift.learn.placement_align import check_mode
+from myoshift.learn.registry import estimator_names
 from myoshift.recording import Recording
 from myoshift.signal.preprocess import dataset_preprocess
 from myoshift.signal.steps import make_steps
@@ -77,14 +83,32 @@ class Method:
         )
 
     def cache_params(self, recordings: Sequence[Recording]) -> dict[str, Any]:
-        """``params`` plus the preprocessing that will really run on ``recordings``."""
+        """``params`` plus the preprocessing that will really run on ``recordings`` and
+        the recipe of every registered method the estimator is built from (members, a
+        ``deep`` network, recursively; `referenced_methods`): editing one of those
+        methods changes the key. Methods built from none keep their keys."""
         pre = dataset_preprocess(recordings) if self.preprocess is None else self.preprocess
         out = {**self.params, "preprocess": pre}
         if self.represent:
             out["represent"] = self.represent
         if self.aux:
             out["aux"] = list(self.aux)
+        referenced = _referenced_recipes(self.name, self.params)
+        if referenced:
+            out["referenced_methods"] = referenced
         return json.loads(json.dumps(out, default=str))  # type: ignore[no-any-return]
+
+
+def _referenced_recipes(name: str, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The recipes (without citation and description) of the registered methods that the
+    estimator of a registered method's ``params`` (`resolve_method`) is built from."""
+    estimator, given = params.get("estimator"), params.get("params")
+    if estimator not in estimator_names() or not isinstance(given, dict):
+        return {}  # a Method wrapping an estimator of its own
+    merged = {**given, **(params.get("overrides") or {})}
+    found = referenced_methods(str(estimator), merged, owner=name)
+    skip = ("citation", "description")
+    return {n: {k: v for k, v in s.to_dict().items() if k not in skip} for n, s in found.items()}
 
 
 #: methods of a run that names none: the LDA baseline and the default deep method, the
@@ -137,9 +161,6 @@ def resolve_method(method: str | Method | Any, overrides: dict[str, Any] | None 
         "adapt": spec.adapt,
         "overrides": overrides,
     }
-    members = spec.params.get("members", [])
-    if members:  # an ensemble's results depend on its members' recipes too
-        params["members"] = [get_method(m["method"]).to_dict() for m in members]
     if spec.target is not None:
         params["target"] = spec.target
     if placement is not None:

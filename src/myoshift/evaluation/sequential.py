@@ -48,9 +48,9 @@ import pandas as pd
 from myoshift.errors import ConfigError
 from myoshift.evaluation.plan import Fold, FoldPlan, _datasets, _groups, _label, _subject, _varying
 from myoshift.evaluation.protocol_base import Protocol, register_protocol
-from myoshift.evaluation.session_protocols import CrossSession
 from myoshift.evaluation.recipes import Method
 from myoshift.evaluation.regimes import FoldOutcome, Transfer, register_regime, score_conditions
+from myoshift.evaluation.session_protocols import CrossSession
 from myoshift.evaluation.units import _slice, sorted_values, take, unit_table
 from myoshift.recording import UNLABELLED, RecordingSet
 

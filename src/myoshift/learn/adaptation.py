@@ -11,13 +11,15 @@
   mean loss) is chosen and kept as the network's input channel order, before any
   fine-tuning. It needs no training, only one forward pass per candidate rotation.
 
-`DeepClassifier.adapt` and `DeepRegressor.adapt` use these functions.
+`DeepAdaptation` is the ``adapt`` of the deep estimators (`DeepClassifier`,
+`DeepRegressor` and their subclasses), built on these functions.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, Self
 
 import numpy as np
 import torch
@@ -25,9 +27,14 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from myoshift.errors import ConfigError
+from myoshift.learn.data import class_weights
+from myoshift.learn.trainer import TrainConfig, Trainer
+
+log = logging.getLogger(__name__)
 
 MODES = ("head", "full", "adabn", "adabn+head")
 ALIGNMENTS = ("ring",)
+AdaptMode = Literal["head", "full", "adabn", "adabn+head"]
 
 
 def batchnorm_layers(net: nn.Module) -> list[_BatchNorm]:
@@ -157,3 +164,155 @@ def align_ring(
     best = int(np.argmin(scores))
     order.copy_(torch.roll(base, -best))
     return best, scores
+
+
+# ---------------------------------------------------------------------- estimator mixin
+def adapt_deep(
+    est: Any,
+    X: Any,
+    y: Any,
+    mode: str,
+    epochs: int | None,
+    lr: float | None,
+    batch_size: int | None,
+    align: str | None,
+) -> None:
+    """`DeepAdaptation.adapt` of the fitted deep estimator ``est`` by base ``mode``."""
+    epochs = est.adapt_epochs if epochs is None else epochs
+    lr = est.adapt_lr if lr is None else lr
+    align = est.adapt_align if align is None else align
+    if mode not in MODES:
+        raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(MODES)}")
+    if align is not None and align not in ALIGNMENTS:
+        raise ConfigError(f"unknown alignment {align!r}; valid: {', '.join(ALIGNMENTS)}")
+    est._check_fitted().to(est.device)
+    X, Xa, y_from = est._check_X(X, y)
+    net = est.net_
+    inputs = est._named(X, Xa, net.input_names)
+    if isinstance(inputs, dict) and (align is not None or mode.startswith("adabn")):
+        raise ConfigError(
+            f"adapt(mode={mode!r}, align={align!r}) supports single-input models; "
+            f"{est.model!r} takes {net.input_names} (use mode 'head' or 'full')"
+        )
+    batch = batch_size or est.batch_size
+    if mode == "adabn" and align is None:  # unlabelled: batch-norm statistics only
+        adabn(net, Xa, batch, est.device)
+        return
+    if y_from is None:
+        what = f"align={align!r}" if mode == "adabn" else f"mode={mode!r}"
+        raise ConfigError(f"adapt({what}) needs labels y for the target windows")
+    # encoded (and checked) once, before touching the network
+    y_enc, _ = est._encode_adapt(y_from, len(Xa))
+    if align is not None:
+        k, scores = align_ring(net, Xa, y_enc, est._align_loss, batch, est.device)
+        est.alignment_ = {"rotation": k, "loss": scores.tolist()}
+        log.info(
+            "ring alignment: rotation %d (mean loss %.3f vs %.3f unrotated)",
+            k,
+            scores[k],
+            scores[0],
+        )
+    if mode in ("adabn", "adabn+head"):
+        adabn(net, Xa, batch, est.device)
+    if mode == "adabn" or int(epochs) == 0:
+        return
+    head = mode.endswith("head")
+    lr_ = lr if lr is not None else (est.lr if head else est.lr / 10)
+    cfg = est._train_config(
+        epochs=int(epochs),
+        lr=float(lr_),
+        schedule="constant",
+        warmup_epochs=0.0,
+        patience=None,
+        checkpoint_dir=None,
+        batch_size=batch,
+    )
+    params, train_mode = trainable(net, "head" if head else "full")
+    weights = None
+    if est._task == "classification":
+        weights = class_weights(y_enc, len(est.classes_), est.class_weight, est.classes_)
+    try:
+        est._fine_tune(cfg, inputs, y_enc, weights, params=params, train_mode=train_mode)
+    finally:
+        for p in net.parameters():
+            p.requires_grad_(True)
+        net.eval()
+
+
+class DeepAdaptation:
+    """``adapt`` of the deep estimators (parameters ``adapt_mode``, ``adapt_epochs``,
+    ``adapt_lr``, ``adapt_align``); a subclass adds a mode of its own with `_adapt_own`."""
+
+    adapt_mode: Any
+    _task: str
+    net_: Any
+
+    def adapt(
+        self,
+        X: Any,
+        y: Any = None,
+        mode: AdaptMode | None = None,
+        epochs: int | None = None,
+        lr: float | None = None,
+        batch_size: int | None = None,
+        align: str | None = None,
+    ) -> Self:
+        """Calibrate the fitted estimator to a new domain, in place.
+
+        Parameters
+        ----------
+        X : array (n, C, T) or Windows
+            Target-domain windows (labels taken from a Windows object if ``y`` is None).
+        y : array or None
+            Target labels; required for every mode except ``"adabn"``.
+        mode : {"head", "full", "adabn", "adabn+head"} or None
+            None uses the estimator's ``adapt_mode``. ``head``: fine-tune the head
+            only (batch-norm statistics frozen); ``full``: fine-tune the whole
+            network; ``adabn``: re-estimate batch-norm statistics on (unlabelled)
+            target windows, nothing else changes;
+            ``adabn+head``: both, in that order.
+        epochs : int or None
+            Fine-tuning epochs (all data, no validation split, constant learning rate);
+            None uses ``adapt_epochs``; 0 fine-tunes nothing (alignment / AdaBN only).
+        lr : float or None
+            Fine-tuning learning rate; None uses ``adapt_lr``, else ``lr / 10`` for
+            full and ``lr`` for head fine-tuning.
+        batch_size : int or None
+            Default: the estimator's.
+        align : {"ring"} or None
+            None uses ``adapt_align``. ``"ring"``: first rotate the network's input
+            channel order to the electrode-ring rotation that explains the labelled
+            target windows best (`align_ring`; for armbands put on rotated), then
+            calibrate as ``mode`` says. The chosen rotation is kept in the weights and
+            reported in ``alignment_``.
+
+        Raises
+        ------
+        ConfigError
+            Unknown mode, labels missing, or labels/outputs that do not match the
+            fitted classes or targets.
+        """
+        mode_ = self.adapt_mode if mode is None else mode
+        if not self._adapt_own(mode_, X, y):
+            adapt_deep(self, X, y, mode_, epochs, lr, batch_size, align)
+        return self
+
+    def _adapt_own(self, mode: str, X: Any, y: Any) -> bool:
+        """A subclass's calibration, asked first: True when it calibrated by ``mode``
+        itself (a mode of its own), False to go on with the modes above (it may refuse
+        the call instead)."""
+        return False
+
+    def _encode_adapt(self, y: Any, n: int) -> tuple[np.ndarray, int]:
+        """Labels or targets of the calibration windows, encoded as in training."""
+        raise NotImplementedError
+
+    def _fine_tune(self, cfg: TrainConfig, inputs: Any, y_enc: Any, weights: Any, **kw: Any) -> Any:
+        """`adapt`'s training on the calibration windows (subclasses may run another task)."""
+        return Trainer(cfg).fit(self.net_, inputs, y_enc, class_weight=weights, **kw)
+
+    def _align_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean loss that scores a candidate alignment (cross-entropy or squared error)."""
+        if self._task == "classification":
+            return nn.functional.cross_entropy(out, target.long())
+        return nn.functional.mse_loss(out, target.to(out.dtype).view_as(out))

@@ -131,17 +131,23 @@ class ClassicalClassifier(ClassifierMixin, ClassicalRecalibration, _FeaturePipel
         super()._refit(F, y)
         self.classes_ = self.pipeline_.classes_
 
-    def fit(self, X: Any, y: Any = None, groups: Any = None) -> ClassicalClassifier:
-        """Fit on windows ``(n, C, T)`` (or a Windows object) and labels."""
+    def _fit_input(self, X: Any, y: Any, groups: Any) -> tuple[Any, Any, np.ndarray, Any]:
+        """``(input, windows, labels, groups)`` of `fit`, checked: a known classifier,
+        labels of at least 2 classes (recordings cut into windows once)."""
         if self.classifier not in CLASSIFIERS:
             raise ConfigError(
                 f"unknown classifier {self.classifier!r}; valid: {', '.join(CLASSIFIERS)}"
             )
         X = self._as_input(X)
-        arr, y, _ = unpack(X, y, groups)
+        arr, y, groups = unpack(X, y, groups)
         y = check_labels(y, len(arr))
         if len(np.unique(y)) < 2:
             raise ConfigError(f"need at least 2 classes to fit a classifier, got {np.unique(y)}")
+        return X, arr, y, groups
+
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> ClassicalClassifier:
+        """Fit on windows ``(n, C, T)`` (or a Windows object) and labels."""
+        X, _, y, _ = self._fit_input(X, y, groups)
         self._refit(self._fit_features(X), y)
         return self
 

@@ -24,12 +24,13 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import type_of_target
 
 from myoshift.errors import ConfigError
+from myoshift.learn.adaptation import AdaptMode
 from myoshift.learn.data import (
     check_labels,
     check_targets,
     unpack,
 )
-from myoshift.learn.deep_base import AdaptMode, _DeepEstimator
+from myoshift.learn.deep_base import _DeepEstimator
 from myoshift.learn.persistence import (
     EstimatorState,
     labels_from,

@@ -1,33 +1,25 @@
 """The shared base of the deep estimators: parameters, model building, fitting on named
-inputs, prediction, `adapt` and persistence (see `myoshift.learn.deep`)."""
+inputs, prediction and persistence (see `myoshift.learn.deep`; `adapt` is
+`myoshift.learn.adaptation.DeepAdaptation`)."""
 
 from __future__ import annotations
 
 import inspect
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from torch import nn
 
 from myoshift.errors import ConfigError, ModelFileError, ShapeError
-from myoshift.learn import adaptation
-from myoshift.learn.data import (
-    RecordingInput,
-    class_weights,
-    unpack,
-    validation_split,
-)
-from myoshift.learn.persistence import (
-    EstimatorState,
-    Persistent,
-    jsonable,
-)
+from myoshift.learn.adaptation import AdaptMode, DeepAdaptation
+from myoshift.learn.data import RecordingInput, class_weights, unpack, validation_split
+from myoshift.learn.persistence import EstimatorState, Persistent, jsonable
 from myoshift.learn.recalibration import DeepRecalibration
 from myoshift.learn.standardized_net import StandardizedNet
+from myoshift.learn.tasks.batching import take_rows
 from myoshift.learn.trainer import (
     Augment,
     TrainConfig,
@@ -43,17 +35,8 @@ from myoshift.signal.window_array import WindowArray
 
 log = logging.getLogger(__name__)
 
-AdaptMode = Literal["head", "full", "adabn", "adabn+head"]
 
-
-def _take(inputs: Any, idx: np.ndarray) -> Any:
-    """Rows ``idx`` of an input array or dict of arrays (lazy windows stay lazy)."""
-    if isinstance(inputs, dict):
-        return {k: _take(v, idx) for k, v in inputs.items()}
-    return inputs.take(idx) if isinstance(inputs, WindowArray) else inputs[idx]
-
-
-class _DeepEstimator(DeepRecalibration, Persistent, RecordingInput, BaseEstimator):
+class _DeepEstimator(DeepAdaptation, DeepRecalibration, Persistent, RecordingInput, BaseEstimator):
     """Shared parameters, fitting and persistence of the deep estimators."""
 
     _task: str = "classification"
@@ -291,9 +274,9 @@ class _DeepEstimator(DeepRecalibration, Persistent, RecordingInput, BaseEstimato
         """Supervised training of ``net`` on windows ``tr`` (validation ``va``)."""
         return Trainer(self._train_config()).fit(
             net,
-            _take(inputs, tr),
+            take_rows(inputs, tr),
             y_enc[tr],
-            _take(inputs, va) if len(va) else None,
+            take_rows(inputs, va) if len(va) else None,
             y_enc[va] if len(va) else None,
             class_weight=weights,
             augment=as_augmenter(self.augment),
@@ -319,126 +302,6 @@ class _DeepEstimator(DeepRecalibration, Persistent, RecordingInput, BaseEstimato
     def network_(self) -> EMGModel:
         """The fitted architecture (without the input standardisation)."""
         return self._check_fitted().model  # type: ignore[return-value]
-
-    def adapt(
-        self,
-        X: Any,
-        y: Any = None,
-        mode: AdaptMode | None = None,
-        epochs: int | None = None,
-        lr: float | None = None,
-        batch_size: int | None = None,
-        align: str | None = None,
-    ) -> _DeepEstimator:
-        """Calibrate the fitted estimator to a new domain, in place.
-
-        Parameters
-        ----------
-        X : array (n, C, T) or Windows
-            Target-domain windows (labels taken from a Windows object if ``y`` is None).
-        y : array or None
-            Target labels; required for every mode except ``"adabn"``.
-        mode : {"head", "full", "adabn", "adabn+head"} or None
-            None uses the estimator's ``adapt_mode``. ``head``: fine-tune the head
-            only (batch-norm statistics frozen); ``full``: fine-tune the whole
-            network; ``adabn``: re-estimate batch-norm statistics on (unlabelled)
-            target windows, nothing else changes;
-            ``adabn+head``: both, in that order.
-        epochs : int or None
-            Fine-tuning epochs (all data, no validation split, constant learning rate);
-            None uses ``adapt_epochs``; 0 fine-tunes nothing (alignment / AdaBN only).
-        lr : float or None
-            Fine-tuning learning rate; None uses ``adapt_lr``, else ``lr / 10`` for
-            full and ``lr`` for head fine-tuning.
-        batch_size : int or None
-            Default: the estimator's.
-        align : {"ring"} or None
-            None uses ``adapt_align``. ``"ring"``: first rotate the network's input
-            channel order to the electrode-ring rotation that explains the labelled
-            target windows best (`adaptation.align_ring`; for armbands put on
-            rotated), then calibrate as ``mode`` says. The chosen rotation is kept in
-            the weights and reported in ``alignment_``.
-
-        Raises
-        ------
-        ConfigError
-            Unknown mode, labels missing, or labels/outputs that do not match the
-            fitted classes or targets.
-        """
-        from myoshift.learn.adaptation import ALIGNMENTS, MODES
-
-        mode = self.adapt_mode if mode is None else mode
-        epochs = self.adapt_epochs if epochs is None else epochs
-        lr = self.adapt_lr if lr is None else lr
-        align = self.adapt_align if align is None else align
-        if mode not in MODES:
-            raise ConfigError(f"unknown adapt mode {mode!r}; valid: {', '.join(MODES)}")
-        if align is not None and align not in ALIGNMENTS:
-            raise ConfigError(f"unknown alignment {align!r}; valid: {', '.join(ALIGNMENTS)}")
-        self._check_fitted().to(self.device)
-        X, Xa, y_from = self._check_X(X, y)
-        inputs = self._named(X, Xa, self.net_.input_names)
-        if isinstance(inputs, dict) and (align is not None or mode.startswith("adabn")):
-            raise ConfigError(
-                f"adapt(mode={mode!r}, align={align!r}) supports single-input models; "
-                f"{self.model!r} takes {self.net_.input_names} (use mode 'head' or 'full')"
-            )
-        batch = batch_size or self.batch_size
-        if mode == "adabn" and align is None:  # unlabelled: batch-norm statistics only
-            adaptation.adabn(self.net_, Xa, batch, self.device)
-            return self
-        if y_from is None:
-            what = f"align={align!r}" if mode == "adabn" else f"mode={mode!r}"
-            raise ConfigError(f"adapt({what}) needs labels y for the target windows")
-        # encoded (and checked) once, before touching the network
-        y_enc, _ = self._encode_adapt(y_from, len(Xa))
-        if align is not None:
-            k, scores = adaptation.align_ring(
-                self.net_,
-                Xa,
-                y_enc,
-                self._align_loss,
-                batch,
-                self.device,
-            )
-            self.alignment_ = {"rotation": k, "loss": scores.tolist()}
-            log.info(
-                "ring alignment: rotation %d (mean loss %.3f vs %.3f unrotated)",
-                k,
-                scores[k],
-                scores[0],
-            )
-        if mode in ("adabn", "adabn+head"):
-            adaptation.adabn(self.net_, Xa, batch, self.device)
-        if mode == "adabn" or int(epochs) == 0:
-            return self
-        lr_ = lr if lr is not None else (self.lr if mode.endswith("head") else self.lr / 10)
-        cfg = self._train_config(
-            epochs=int(epochs),
-            lr=float(lr_),
-            schedule="constant",
-            warmup_epochs=0.0,
-            patience=None,
-            checkpoint_dir=None,
-            batch_size=batch,
-        )
-        params, train_mode = adaptation.trainable(
-            self.net_, "head" if mode.endswith("head") else "full"
-        )
-        weights = None
-        if self._task == "classification":
-            weights = class_weights(y_enc, len(self.classes_), self.class_weight, self.classes_)
-        try:
-            self._fine_tune(cfg, inputs, y_enc, weights, params=params, train_mode=train_mode)
-        finally:
-            for p in self.net_.parameters():
-                p.requires_grad_(True)
-            self.net_.eval()
-        return self
-
-    def _fine_tune(self, cfg: TrainConfig, inputs: Any, y_enc: Any, weights: Any, **kw: Any) -> Any:
-        """`adapt`'s training on the calibration windows (subclasses may run another task)."""
-        return Trainer(cfg).fit(self.net_, inputs, y_enc, class_weight=weights, **kw)
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> EstimatorState:
@@ -480,12 +343,3 @@ class _DeepEstimator(DeepRecalibration, Persistent, RecordingInput, BaseEstimato
 
     def _restore_targets(self, fitted: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
-
-    def _encode_adapt(self, y: Any, n: int) -> tuple[np.ndarray, int]:
-        raise NotImplementedError
-
-    def _align_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Mean loss that scores a candidate alignment (cross-entropy or squared error)."""
-        if self._task == "classification":
-            return nn.functional.cross_entropy(out, target.long())
-        return nn.functional.mse_loss(out, target.to(out.dtype).view_as(out))

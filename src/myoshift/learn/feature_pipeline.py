@@ -305,7 +305,7 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
         """Refit from the saved training features after checking every stored shape
         against ``estimator.json``; `ModelFileError` naming the file otherwise."""
         est = cls(**params)
-        fitted, arrays = state.fitted, state.arrays
+        fitted = state.fitted
         n_channels, n_features = int(fitted["n_channels_in"]), int(fitted["n_features_in"])
         fs = fitted["fs"]
         if n_channels < 1 or not (fs is None or (isinstance(fs, int | float) and fs > 0)):
@@ -325,11 +325,20 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
             )
         if aux_widths:
             est.aux_widths_ = aux_widths
+        est._refit_saved(state, folder)
+        return est
+
+    def _refit_saved(self, state: EstimatorState, folder: Path) -> None:
+        """Refit on the saved training rows after checking their shapes against
+        ``estimator.json`` and that the refit reproduces the saved probe outputs;
+        `ModelFileError` naming the file otherwise."""
+        fitted, arrays = state.fitted, state.arrays
+        n_channels, n_features = int(fitted["n_channels_in"]), int(fitted["n_features_in"])
         F = arrays["features_train"]
         y = arrays["y_train"] if "y_train" in arrays else labels_from(fitted["y_train"])
         saved = arrays["probe"] if "probe" in arrays else arrays["probe_proba"]  # <= 0.1
         n = len(F) if F.ndim else 0
-        outputs = y.shape[1:] if is_regressor(est) else (len(np.unique(y)),)
+        outputs = y.shape[1:] if is_regressor(self) else (len(np.unique(y)),)
         for name, arr, shape in (
             ("features_train", F, (n, n_features)),
             ("y_train", y, (n, *y.shape[1:])),
@@ -341,15 +350,13 @@ class _FeaturePipeline(Persistent, RecordingInput, BaseEstimator):
                     f"{folder / where}: {name} has shape {arr.shape}, expected {shape} "
                     f"(n_features_in={n_features} and the rows of features_train)"
                 )
-        est.n_channels_in_, est.n_features_in_, est.fs_ = n_channels, n_features, fs
-        est._refit(F, y)
-        probe = est._probe(F[:_PROBE])
-        if not np.allclose(probe, saved, atol=1e-6):
+        self.n_channels_in_, self.n_features_in_, self.fs_ = n_channels, n_features, fitted["fs"]
+        self._refit(F, y)
+        if not np.allclose(self._probe(F[:_PROBE]), saved, atol=1e-6):
             raise ModelFileError(
                 f"{folder}: the refitted pipeline does not reproduce the saved predictions "
                 "(different scikit-learn version?)"
             )
-        return est
 
     def transform_features(self, X: Any) -> np.ndarray:
         """Feature matrix of ``X`` (before scaling), as the pipeline sees it."""

@@ -35,7 +35,7 @@ from myoshift.learn.fusion_rules import METAS, RULES, combine, fit_meta, fit_wei
 from myoshift.learn.multitask import labels_and_targets
 from myoshift.learn.persistence import EstimatorState
 from myoshift.learn.registry import register_estimator
-from myoshift.signal.window_array import WindowArray
+from myoshift.learn.tasks.batching import take_rows
 from myoshift.signal.windows import Windows
 
 __all__ = ["ClassifierRegressorFusion", "DecisionFusion", "inner_splits"]
@@ -80,9 +80,7 @@ def inner_splits(
 
 
 def _rows(X: Any, idx: np.ndarray) -> Any:
-    if isinstance(X, Windows):
-        return X.subset(idx)
-    return X.take(idx) if isinstance(X, WindowArray) else X[idx]
+    return X.subset(idx) if isinstance(X, Windows) else take_rows(X, idx)
 
 
 def _outputs(est: Any, X: Any, classes: np.ndarray) -> np.ndarray:

@@ -28,12 +28,12 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import KMeans
 from sklearn.neighbors import KNeighborsClassifier
 
-from myoshift.errors import ConfigError, ModelFileError
-from myoshift.learn.classical import CLASSIFIERS, ClassicalClassifier
+from myoshift.errors import ConfigError
+from myoshift.learn.classical import ClassicalClassifier
 from myoshift.learn.data import check_labels, unpack
 from myoshift.learn.ensemble import fit_estimator
 from myoshift.learn.methods import build_estimator
-from myoshift.learn.persistence import EstimatorState, labels_from
+from myoshift.learn.persistence import EstimatorState
 from myoshift.learn.registry import register_estimator
 
 log = logging.getLogger(__name__)
@@ -167,15 +167,7 @@ class EmbeddingClassifier(ClassicalClassifier):
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> EmbeddingClassifier:
         """Fit the deep estimator on windows ``X`` (labels ``y``, repetition ``groups``),
         then the classical decision on its embedding of the same windows."""
-        if self.classifier not in CLASSIFIERS:
-            raise ConfigError(
-                f"unknown classifier {self.classifier!r}; valid: {', '.join(CLASSIFIERS)}"
-            )
-        X = self._as_input(X)
-        arr, y, groups = unpack(X, y, groups)
-        y = check_labels(y, len(arr))
-        if len(np.unique(y)) < 2:
-            raise ConfigError(f"need at least 2 classes to fit a classifier, got {np.unique(y)}")
+        X, arr, y, groups = self._fit_input(X, y, groups)
         self.deep_ = fit_estimator(self._deep_estimator(), X, y, groups)
         F = self._features(X)
         self.n_channels_in_, self.n_features_in_, self.fs_ = int(arr.shape[1]), F.shape[1], None
@@ -213,27 +205,9 @@ class EmbeddingClassifier(ClassicalClassifier):
     @classmethod
     def _from_state(cls, params: dict[str, Any], state: EstimatorState, folder: Path) -> Any:
         """Rebuild from the stored embeddings and the nested network (no refit of it)."""
-        fitted, arrays, net = state.fitted, state.arrays, state.children["deep"]
+        fitted, net = state.fitted, state.children["deep"]
         deep = fitted["deep"] if fitted.get("deep") is not None else clone(net)
         est = cls(deep=deep, **params)
-        F, saved = arrays["features_train"], arrays["probe"]
-        y = labels_from(fitted["y_train"])
-        n_features = int(fitted["n_features_in"])
-        if F.ndim != 2 or F.shape[1] != n_features or len(y) != len(F):
-            raise ModelFileError(
-                f"{folder / 'weights.safetensors'}: features_train has shape {F.shape}, "
-                f"expected ({len(y)}, {n_features}) (estimator.json)"
-            )
         est.deep_ = net
-        est.n_channels_in_, est.n_features_in_, est.fs_ = (
-            int(fitted["n_channels_in"]),
-            n_features,
-            None,
-        )
-        est._refit(F, y)
-        if not np.allclose(est._probe(F[: len(saved)]), saved, atol=1e-6):
-            raise ModelFileError(
-                f"{folder}: the refitted classifier does not reproduce the saved predictions "
-                "(different scikit-learn version?)"
-            )
+        est._refit_saved(state, folder)
         return est

@@ -36,10 +36,9 @@ from myoshift.errors import ConfigError, ModelFileError, ShapeError
 from myoshift.learn.checkpoint import apply_state
 from myoshift.learn.data import check_labels, unpack
 from myoshift.learn.deep import DeepClassifier
-from myoshift.learn.deep_base import _take
 from myoshift.learn.persistence import EstimatorState
 from myoshift.learn.registry import register_estimator
-from myoshift.learn.tasks.batching import as_float32, predict_batches
+from myoshift.learn.tasks.batching import as_float32, predict_batches, take_rows
 from myoshift.learn.tasks.episodic import (
     EpisodeSampler,
     PrototypicalTask,
@@ -245,7 +244,7 @@ class MetaClassifier(DeepClassifier):
             return
         self.meta_weights_ = {k: v.detach().clone() for k, v in meta_parameters(self.net_).items()}
         idx = sampler.support_per_person(np.random.default_rng(self.seed))
-        self._adapt_inner(_take(inputs, idx), y_enc[idx], n_classes, None, None)
+        self._adapt_inner(take_rows(inputs, idx), y_enc[idx], n_classes, None, None)
 
     # ------------------------------------------------------------------ internals
     @property

@@ -41,6 +41,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -354,25 +355,61 @@ def get_method(name: str) -> MethodSpec:
     return specs[name]
 
 
+def _member_entries(name: str, params: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """An ensemble method's ``members`` as ``(method name, parameters)`` pairs, checked."""
+    out = []
+    for i, m in enumerate(params.get("members") or []):
+        if not isinstance(m, dict) or not isinstance(m.get("method"), str):
+            raise ConfigError(
+                f"method {name!r}: member {i} must be {{method: NAME, params: {{...}}}}, got {m!r}"
+            )
+        out.append((m["method"], dict(m.get("params") or {})))
+    return out
+
+
 def _members(spec: MethodSpec, fs: float | None, seed: int) -> list[tuple[str, Any]]:
     """An ensemble method's member estimators, built from their method names.
 
     Every member gets the ensemble's windowing, so all of them see the same windows.
     """
     out = []
-    for i, m in enumerate(spec.params.get("members") or []):
-        if not isinstance(m, dict) or not isinstance(m.get("method"), str):
-            raise ConfigError(
-                f"method {spec.name!r}: member {i} must be {{method: NAME, params: {{...}}}}, "
-                f"got {m!r}"
-            )
-        member = get_method(m["method"])
+    for i, (name, given) in enumerate(_member_entries(spec.name, spec.params)):
+        member = get_method(name)
         if member.estimator == spec.estimator:
             raise ConfigError(f"method {spec.name!r}: member {i}: ensembles cannot nest")
-        window = {"window_ms": spec.window_ms, "step_ms": spec.step_ms}
-        params = {**window, **dict(m.get("params") or {})}
+        params = {"window_ms": spec.window_ms, "step_ms": spec.step_ms, **given}
         out.append((member.name, build_estimator(member, fs, seed, **params)))
     return out
+
+
+def referenced_methods(
+    estimator: str, params: Mapping[str, Any], owner: str = ""
+) -> dict[str, MethodSpec]:
+    """Every registered method an estimator's parameters build it from, by name.
+
+    Those are an ensemble's ``members`` and the nested estimators (``_child_params``)
+    given by method name, such as `EmbeddingClassifier`'s ``deep`` (its default
+    included), then the methods those name, recursively; each once, so a cycle ends.
+    ``owner`` names the method in messages.
+    """
+    found: dict[str, MethodSpec] = {}
+    todo = [(estimator, dict(params), owner)]
+    while todo:
+        est_name, given, where = todo.pop(0)
+        cls = get_estimator_class(est_name)
+        named: list[tuple[str, dict[str, Any]]] = []
+        if issubclass(cls, ProbabilityEnsemble):  # a member's entry params override its own
+            named += _member_entries(where, given)
+        defaults = inspect.signature(cls).parameters
+        for p in getattr(cls, "_child_params", ()):
+            value = given.get(p, defaults[p].default if p in defaults else None)
+            if isinstance(value, str):
+                named.append((value, {}))
+        for name, entry in named:
+            if name not in found:
+                found[name] = spec = get_method(name)
+                todo.append((spec.estimator, {**spec.params, **entry}, name))
+    return found
 
 
 def build_estimator(

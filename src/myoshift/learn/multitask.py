@@ -29,11 +29,10 @@ from torch.nn import functional as F
 from myoshift.errors import ConfigError
 from myoshift.learn.data import check_labels, check_targets, class_weights, unpack
 from myoshift.learn.deep import DeepClassifier
-from myoshift.learn.deep_base import _take
 from myoshift.learn.persistence import EstimatorState
-from myoshift.learn.pretrain import _keyword_signature
-from myoshift.learn.registry import register_estimator
+from myoshift.learn.registry import keyword_init, register_estimator
 from myoshift.learn.standardized_net import StandardizedNet
+from myoshift.learn.tasks.batching import take_rows
 from myoshift.learn.tasks.multitask import MultiTaskTask
 from myoshift.learn.trainer import TrainConfig, Trainer, TrainResult
 from myoshift.models import build_model, get_model_class
@@ -70,6 +69,7 @@ def labels_and_targets(
 
 
 @register_estimator(task="regression")
+@keyword_init
 class MultiTaskEstimator(DeepClassifier):
     """Classes and regression targets from one encoder with two heads (multi-task).
 
@@ -185,7 +185,7 @@ class MultiTaskEstimator(DeepClassifier):
         """``(inputs, labels, targets)`` of rows ``idx`` (all when None) for a task."""
         if idx is None:
             return inputs, y_enc[:, 0].astype(np.int64), y_enc[:, 1:]
-        return _take(inputs, idx), y_enc[idx, 0].astype(np.int64), y_enc[idx, 1:]
+        return take_rows(inputs, idx), y_enc[idx, 0].astype(np.int64), y_enc[idx, 1:]
 
     def _train(
         self,
@@ -291,6 +291,3 @@ class MultiTaskEstimator(DeepClassifier):
         self.target_mean_ = np.asarray(arrays.pop("__target_mean"), dtype=np.float32)
         self.target_std_ = np.asarray(arrays.pop("__target_std"), dtype=np.float32)
         self.n_targets_, self.target_ndim_ = int(fitted["n_targets"]), int(fitted["target_ndim"])
-
-
-vars(MultiTaskEstimator)["__init__"].__signature__ = _keyword_signature(MultiTaskEstimator)

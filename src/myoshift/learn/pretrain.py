@@ -34,7 +34,6 @@ labels of a tenth of the source repetitions for the probe only, and
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +45,10 @@ from torch import nn
 from myoshift.errors import ConfigError
 from myoshift.learn.data import check_labels, unpack
 from myoshift.learn.deep import DeepClassifier
-from myoshift.learn.deep_base import _take
 from myoshift.learn.persistence import EstimatorState
-from myoshift.learn.registry import register_estimator
+from myoshift.learn.registry import keyword_init, register_estimator
 from myoshift.learn.standardized_net import StandardizedNet
-from myoshift.learn.tasks.batching import predict_batches
+from myoshift.learn.tasks.batching import predict_batches, take_rows
 from myoshift.learn.tasks.contrastive import LOSSES, ContrastiveTask, ProjectedEncoder, make_views
 from myoshift.learn.trainer import Trainer, TrainResult
 from myoshift.models import EMGModel
@@ -87,6 +85,7 @@ def set_prototypes(
 
 
 @register_estimator(task="classification")
+@keyword_init
 class ContrastiveEncoder(DeepClassifier):
     """An encoder pre-trained by contrastive views, then probed on labelled windows.
 
@@ -114,7 +113,9 @@ class ContrastiveEncoder(DeepClassifier):
     **kwargs
         Every `DeepClassifier` parameter (keyword only): ``epochs``, ``lr`` ... are
         those of the supervised stage; ``init_from`` starts pre-training from a saved
-        encoder; ``label_fraction`` as in the module docstring.
+        encoder; ``label_fraction`` as in the module docstring. `adapt` takes the
+        modes of `DeepClassifier.adapt` and ``"prototypes"`` (the class means of the
+        labelled calibration windows' embeddings replace those classes' prototypes).
 
     Attributes
     ----------
@@ -229,12 +230,12 @@ class ContrastiveEncoder(DeepClassifier):
         n_classes = len(self.classes_)
         if self.probe == "prototypes":
             idx = np.sort(np.concatenate([tr, va]))
-            emb = predict_batches(net.embed, _take(inputs, idx), bs, self.device).numpy()
+            emb = predict_batches(net.embed, take_rows(inputs, idx), bs, self.device).numpy()
             set_prototypes(net.model.head, emb, y_enc[idx], n_classes)
             return TrainResult()
-        emb_tr = predict_batches(net.embed, _take(inputs, tr), bs, self.device).numpy()
+        emb_tr = predict_batches(net.embed, take_rows(inputs, tr), bs, self.device).numpy()
         emb_va = (
-            predict_batches(net.embed, _take(inputs, va), bs, self.device).numpy()
+            predict_batches(net.embed, take_rows(inputs, va), bs, self.device).numpy()
             if len(va)
             else None
         )
@@ -258,30 +259,19 @@ class ContrastiveEncoder(DeepClassifier):
             )
         return super()._outputs(X, embed)
 
-    def adapt(  # type: ignore[override]
-        self,
-        X: Any,
-        y: Any = None,
-        mode: str | None = None,
-        epochs: int | None = None,
-        lr: float | None = None,
-        batch_size: int | None = None,
-        align: str | None = None,
-    ) -> ContrastiveEncoder:
-        """As `DeepClassifier.adapt`, plus ``mode="prototypes"``: the class means of the
-        labelled calibration windows' embeddings replace those classes' prototypes."""
-        mode = self.adapt_mode if mode is None else mode
+    def _adapt_own(self, mode: str, X: Any, y: Any) -> bool:
+        """`adapt`'s own mode ``"prototypes"`` (see the class docstring); any mode is
+        refused when fitted without a probe."""
         if self.__sklearn_is_fitted__() and len(self.classes_) == 0:
             raise ConfigError("a ContrastiveEncoder fitted without a probe has no classes to adapt")
         if mode != "prototypes":
-            super().adapt(X, y, mode, epochs, lr, batch_size, align)  # type: ignore[arg-type]
-            return self
+            return False
         X, Xa, y_from = self._check_X(X, y)
         if y_from is None:
             raise ConfigError("adapt(mode='prototypes') needs labels y for the target windows")
         y_enc, n_classes = self._encode_adapt(y_from, len(Xa))
         set_prototypes(self.net_.model.head, self.embed(X), y_enc, n_classes, keep=True)
-        return self
+        return True
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> EstimatorState:
@@ -294,22 +284,3 @@ class ContrastiveEncoder(DeepClassifier):
         est = super()._from_state(params, state, folder)
         est.pretrain_history_ = list(state.fitted.get("pretrain_history", []))
         return est
-
-
-def _keyword_signature(cls: type) -> inspect.Signature:
-    """``cls.__init__``'s own parameters plus every parameter of its base's ``__init__``,
-    keyword-only: what scikit-learn's ``get_params`` and `build_estimator` introspect for
-    an ``__init__`` that forwards ``**kwargs`` to the base (which may gain parameters)."""
-    own = inspect.signature(vars(cls)["__init__"]).parameters.values()
-    base = inspect.signature(cls.__mro__[1].__init__).parameters.values()  # type: ignore[misc]
-    params = [p for p in own if p.kind is p.POSITIONAL_OR_KEYWORD][:1]  # self
-    names = {"self"}
-    for p in [*own, *base]:
-        if p.name in names or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-            continue
-        names.add(p.name)
-        params.append(p.replace(kind=p.KEYWORD_ONLY))
-    return inspect.Signature(params)
-
-
-vars(ContrastiveEncoder)["__init__"].__signature__ = _keyword_signature(ContrastiveEncoder)

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -89,3 +90,26 @@ def build(name: str, **params: Any) -> Any:
     """An unfitted estimator of registered class ``name`` with ``params``."""
     factory: Callable[..., Any] = get_estimator_class(name)
     return factory(**params)
+
+
+def keyword_signature(cls: type) -> inspect.Signature:
+    """``cls.__init__``'s own parameters plus every parameter of its base's ``__init__``,
+    keyword-only: what scikit-learn's ``get_params`` and `build_estimator` introspect for
+    an ``__init__`` that forwards ``**kwargs`` to the base (which may gain parameters)."""
+    own = inspect.signature(vars(cls)["__init__"]).parameters.values()
+    base = inspect.signature(cls.__mro__[1].__init__).parameters.values()  # type: ignore[misc]
+    params = [p for p in own if p.kind is p.POSITIONAL_OR_KEYWORD][:1]  # self
+    names = {"self"}
+    for p in [*own, *base]:
+        if p.name in names or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            continue
+        names.add(p.name)
+        params.append(p.replace(kind=p.KEYWORD_ONLY))
+    return inspect.Signature(params)
+
+
+def keyword_init(cls: T) -> T:
+    """Class decorator: ``cls.__init__``, which takes its own parameters and forwards
+    ``**kwargs`` to its base's, is shown with the full `keyword_signature`."""
+    vars(cls)["__init__"].__signature__ = keyword_signature(cls)
+    return cls

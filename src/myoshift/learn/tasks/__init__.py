@@ -20,6 +20,7 @@ from myoshift.learn.tasks.batching import (
     named_inputs,
     predict_batches,
     shuffled_batches,
+    take_rows,
 )
 from myoshift.learn.tasks.contrastive import ContrastiveTask
 from myoshift.learn.tasks.entropy import EntropyTask
@@ -50,5 +51,6 @@ __all__ = [
     "predict_batches",
     "register_task",
     "shuffled_batches",
+    "take_rows",
     "task_names",
 ]

@@ -1,4 +1,5 @@
-"""Helpers every task shares: seeded shuffled batches, named inputs, batched prediction."""
+"""Helpers every task shares: seeded shuffled batches, named inputs and their rows,
+batched prediction."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.learn.tasks.base import ArrayLike, EpochPlan
+from myoshift.signal.window_array import WindowArray
 
 #: Inputs of a network: one array (the input ``"emg"``) or named arrays.
 Inputs = ArrayLike | Mapping[str, ArrayLike]
@@ -74,6 +76,13 @@ def named_inputs(X: Inputs, what: str = "X") -> dict[str, ArrayLike]:
     if len(set(lengths.values())) > 1:
         raise ShapeError(f"{what}: inputs differ in length (first dimension): {lengths}")
     return inputs
+
+
+def take_rows(inputs: Any, idx: np.ndarray) -> Any:
+    """Rows ``idx`` of an input array or dict of arrays (lazy windows stay lazy)."""
+    if isinstance(inputs, dict):
+        return {k: take_rows(v, idx) for k, v in inputs.items()}
+    return inputs.take(idx) if isinstance(inputs, WindowArray) else inputs[idx]
 
 
 def call_net(net: Callable[..., torch.Tensor], inputs: Mapping[str, torch.Tensor]) -> Any:

@@ -3,11 +3,11 @@ and every ```bash block made only of ``myoshift`` commands.
 
 Each block runs in a temporary working folder on the real data (``$MYOSHIFT_DATA``);
 the test skips, naming the folder, when a dataset a block loads is absent. Every block
-must print something (it shows what it computes) and finish within a minute on an
-unloaded 2-core machine (the limit scales with the load average). The blocks' wall and
-CPU times are printed (also under output capture) and recorded as the test property
-``readme_block_times``. The set-up block (install, then the built-in benchmark) and the
-test-suite command are not run here.
+must print something (it shows what it computes). The blocks' wall and CPU times are
+printed (also under output capture) and recorded as the test property
+``readme_block_times``; they are measured, not asserted (a shared or loaded machine
+would fail a time limit for no fault of the code). The set-up block (install, then the
+built-in benchmark) and the test-suite command are not run here.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 SHELL = re.compile(r"^```bash\n(.*?)^```", re.DOTALL | re.MULTILINE)
 LOADS = re.compile(r"load_dataset\(\s*[\"']([\w-]+)[\"']")
 DATASET_ARGS = re.compile(r"(?:datasets summary|--dataset)\s+([\w-]+)")
-LIMIT_S = 60.0
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
@@ -72,12 +71,6 @@ def _require_datasets(blocks: list[str]) -> None:
             pytest.skip(f"README loads {name!r}: {ds.folder}/ not found in {real_data_dir()}")
 
 
-def _limit_s() -> float:
-    """`LIMIT_S`, scaled up while the machine runs more processes than it has cores."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return LIMIT_S * max(1.0, load / (os.cpu_count() or 1))
-
-
 def test_readme_python_blocks_run_in_order(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -100,7 +93,6 @@ def test_readme_python_blocks_run_in_order(
         with capsys.disabled():
             print(f"\nREADME block {i}: {wall:.1f} s wall, {cpu:.1f} s CPU\n{out.getvalue()}")
         assert out.getvalue().strip(), f"README block {i} printed nothing"
-        assert wall < _limit_s(), f"README block {i} took {wall:.0f} s (limit {_limit_s():.0f} s)"
     record_property("readme_block_times", times)  # type: ignore[operator]
 
 
@@ -121,4 +113,3 @@ def test_readme_command_line_block_runs(
         wall = time.perf_counter() - wall
         with capsys.disabled():
             print(f"\nREADME myoshift block {i}: {wall:.1f} s wall")
-        assert wall < _limit_s(), f"README myoshift block {i} took {wall:.0f} s"

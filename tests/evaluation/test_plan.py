@@ -1,4 +1,5 @@
-"""plan.held_out_values: each value of a column held out in turn, per dataset."""
+"""plan.held_out_values (each value of a column held out in turn, per dataset) and
+plan.values_per_person (each person's values of a column)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 
 from myoshift.errors import ConfigError
-from myoshift.evaluation.plan import held_out_values
+from myoshift.evaluation.plan import held_out_values, values_per_person
 
 
 def test_values_per_dataset_in_natural_order_rows_without_a_value_left_out() -> None:
@@ -43,3 +44,10 @@ def test_a_dataset_with_one_value_is_refused_naming_it() -> None:
     assert str(err.value) == (
         "loso: dataset 'b' has 1 distinct 'subject' value(s); need at least 2 (because)"
     )
+
+
+def test_values_per_person_in_natural_order_missing_values_left_out() -> None:
+    table = pd.DataFrame({"subject": [2, 1, 1, 2, 1, 2], "day": [10, 2, None, 2, 1, 10]})
+    out = list(values_per_person(table, "day"))
+    assert [(key, vals) for key, _, vals in out] == [((1,), [1, 2]), ((2,), [2, 10])]
+    np.testing.assert_array_equal(np.flatnonzero(out[0][1]), [1, 2, 4])

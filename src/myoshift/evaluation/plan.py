@@ -188,6 +188,18 @@ def held_out_values(table: pd.DataFrame, column: str, label: str, why: str = "")
     return out
 
 
+def values_per_person(
+    table: pd.DataFrame, column: str
+) -> Iterator[tuple[Any, np.ndarray, list[Any]]]:
+    """Yield ``(key, mask, values)`` per person (dataset × subject, where they vary):
+    the person's rows and the distinct values of ``column`` they have, in natural order
+    (`sorted_values`; missing values left out)."""
+    values = table[column].tolist()
+    whole = np.ones(len(table), dtype=bool)
+    for key, m in _groups(table, whole, _varying(table, ["dataset", "subject"])):
+        yield key, m, sorted_values([v for v, keep in zip(values, m) if keep and v == v])
+
+
 # -- helpers ---------------------------------------------------------------------------
 def _norm(v: Any) -> Any:
     return v.lower() if isinstance(v, str) else v

@@ -46,7 +46,14 @@ import numpy as np
 import pandas as pd
 
 from myoshift.errors import ConfigError
-from myoshift.evaluation.plan import Fold, FoldPlan, _datasets, _groups, _label, _subject, _varying
+from myoshift.evaluation.plan import (
+    Fold,
+    FoldPlan,
+    _datasets,
+    _label,
+    _subject,
+    values_per_person,
+)
 from myoshift.evaluation.protocol_base import Protocol, register_protocol
 from myoshift.evaluation.recipes import Method
 from myoshift.evaluation.regimes import FoldOutcome, Transfer, register_regime, score_conditions
@@ -140,9 +147,7 @@ class Sequential(CrossSession):
         d = self.train_days
         values = table[col].tolist()
         plans, most = [], 0
-        whole = np.ones(len(table), dtype=bool)
-        for key, m in _groups(table, whole, _varying(table, ["dataset", "subject"])):
-            vals = sorted_values([v for v, keep in zip(values, m) if keep and v == v])
+        for key, m, vals in values_per_person(table, col):
             most = max(most, len(vals))
             if len(vals) <= d:
                 log.info(

@@ -29,9 +29,10 @@ from myoshift.evaluation.plan import (
     _match,
     _subject,
     _varying,
+    values_per_person,
 )
 from myoshift.evaluation.protocol_base import Protocol, register_protocol
-from myoshift.evaluation.units import CONTEXT_COLUMNS, sorted_values
+from myoshift.evaluation.units import CONTEXT_COLUMNS
 
 __all__ = ["CrossDay", "CrossSession", "WithinSession"]
 
@@ -184,10 +185,7 @@ class CrossSession(Protocol):
     def plan(self, table: pd.DataFrame) -> list[FoldPlan]:
         col = self._column(table)
         plans = []
-        values = table[col].tolist()
-        whole = np.ones(len(table), dtype=bool)
-        for key, m in _groups(table, whole, _varying(table, ["dataset", "subject"])):
-            vals = sorted_values([v for v, keep in zip(values, m) if keep and v == v])
+        for key, m, vals in values_per_person(table, col):
             if len(vals) < 2:
                 log.info("%s: %s recorded in one %s only; left out", self.label, _label(key), col)
                 continue

@@ -26,7 +26,7 @@ def fused_windows(n_per_class: int = 30, seed: int = 0) -> Windows:
     return Windows(X, y, meta, 200.0, Layout.ring(4), aux=aux)
 
 
-@pytest.mark.parametrize("classifier", ["lda", "knn", "rf"])
+@pytest.mark.parametrize("classifier", ["lda", "knn", "rf", "ncm"])
 def test_aux_block_reaches_any_classifier(classifier: str) -> None:
     w = fused_windows()
     emg_only = ClassicalClassifier(classifier).fit(w)
@@ -94,3 +94,29 @@ def test_regressor_takes_aux_blocks_too() -> None:
     target = w.aux["b"].X[:, 0, 0].astype(np.float64)
     reg = ClassicalRegressor(aux_features=["b"]).fit(w, target)
     assert np.corrcoef(reg.predict(w), target)[0, 1] > 0.99
+
+
+def test_ncm_is_the_nearest_class_mean_whatever_the_class_sizes() -> None:
+    from sklearn.preprocessing import StandardScaler
+
+    from myoshift.learn.feature_pipeline import make_classifier
+
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((200, 3))  # class 0: many rows around 0
+    small = 4.0 + rng.standard_normal((3, 3))  # class 1: three rows around 4
+    X, y = np.r_[big, small], np.r_[np.zeros(200), np.ones(3)]
+    ncm = make_classifier("ncm").fit(X, y)
+    means = np.stack([big.mean(0), small.mean(0)])
+    probe = rng.uniform(-2.0, 6.0, (500, 3))
+    nearest = ((probe[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(ncm.predict(probe), nearest)  # no prior towards class 0
+    proba = ncm.predict_proba(probe)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    np.testing.assert_array_equal(proba.argmax(1), nearest)
+    # inside ClassicalClassifier the means are taken on standardised features
+    w = fused_windows()
+    clf = ClassicalClassifier("ncm").fit(w)
+    F = StandardScaler().fit_transform(clf.transform_features(w))
+    centres = np.stack([F[w.y == c].mean(0) for c in clf.classes_])
+    expected = clf.classes_[((F[:, None] - centres[None]) ** 2).sum(-1).argmin(1)]
+    np.testing.assert_array_equal(clf.predict(w), expected)

@@ -9,7 +9,8 @@ import pytest
 
 from myoshift.errors import ConfigError
 from myoshift.learn import ClassicalClassifier, MethodChain
-from myoshift.learn.few_shot import few_shot_predict, few_shot_route, nearest_mean
+from myoshift.learn.few_shot import few_shot_predict, few_shot_route
+from myoshift.learn.nearest_mean import nearest_mean
 from myoshift.signal.windows import Windows, make_windows
 from tests.evaluation.helpers import CentroidClassifier, NoAdapt, log_rms, make_set
 

@@ -25,7 +25,7 @@ from myoshift.signal.windows import AuxWindows, Windows
 
 from .conftest import separable
 
-CLASSICAL = ["lda-td", "rf-td", "svm-td", "knn-td", "lda-tdar"]
+CLASSICAL = ["lda-td", "rf-td", "svm-td", "knn-td", "lda-tdar", "ncm-td"]
 
 
 def test_required_names_present() -> None:

@@ -64,7 +64,7 @@ def test_regressor_round_trip(tmp_path: Path) -> None:
     assert np.allclose(back.predict(X), reg.predict(X))
 
 
-@pytest.mark.parametrize("name", ["lda", "rf", "svm", "knn"])
+@pytest.mark.parametrize("name", ["lda", "rf", "svm", "knn", "ncm"])
 def test_classical_round_trip(tmp_path: Path, name: str) -> None:
     X, y, _ = separable()
     clf = ClassicalClassifier(classifier=name, fs=200.0).fit(X, y)

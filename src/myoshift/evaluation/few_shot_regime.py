@@ -40,7 +40,8 @@ from myoshift.evaluation.metrics import classification_metrics
 from myoshift.evaluation.protocols import Fold, Protocol
 from myoshift.evaluation.recipes import Method
 from myoshift.evaluation.regimes import FoldOutcome, Regime, register_regime
-from myoshift.learn.few_shot import few_shot_route, nearest_mean
+from myoshift.learn.few_shot import few_shot_route
+from myoshift.learn.nearest_mean import nearest_mean
 from myoshift.signal.windows import Windows, make_windows
 
 __all__ = ["EPISODE_METRICS", "FewShotRegime", "episode_summary"]

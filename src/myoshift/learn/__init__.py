@@ -8,7 +8,7 @@
   tasks with `register_task`); `Trainer` owns only the loop;
 * `DeepClassifier`, `DeepRegressor`: registered architectures trained by `Trainer`,
   with `adapt` (head / full fine-tuning, AdaBN);
-* `FeatureTransformer`, `ClassicalClassifier`: features -> scaler -> LDA/SVM/RF/kNN;
+* `FeatureTransformer`, `ClassicalClassifier`: features -> scaler -> LDA/SVM/RF/kNN/NCM;
   `ClassicalRegressor`: features -> scaler -> ridge / random forest (joint angles);
 * `ProbabilityEnsemble`: soft voting of member estimators;
 * `MethodChain`: recordings in, decisions out (preprocess -> windows -> represent ->

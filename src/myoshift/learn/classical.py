@@ -48,11 +48,11 @@ log = logging.getLogger(__name__)
 
 @register_estimator(task="classification")
 class ClassicalClassifier(ClassifierMixin, ClassicalRecalibration, _FeaturePipeline):
-    """Features -> StandardScaler -> LDA/SVM/RF/kNN, with the scikit-learn contract.
+    """Features -> StandardScaler -> LDA/SVM/RF/kNN/NCM, with the scikit-learn contract.
 
     Parameters
     ----------
-    classifier : {"lda", "svm", "rf", "knn"}
+    classifier : {"lda", "svm", "rf", "knn", "ncm"}
     features : str or list of str
         Feature names or group for `FeatureTransformer` (default Hudgins' TD set).
     fs : float or None

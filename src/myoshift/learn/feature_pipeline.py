@@ -26,13 +26,14 @@ from sklearn.svm import SVC
 import myoshift.signal as _signal
 from myoshift.errors import ConfigError, ModelFileError, ShapeError
 from myoshift.learn.data import RecordingInput, unpack
+from myoshift.learn.nearest_mean import NearestClassMean
 from myoshift.learn.persistence import EstimatorState, Persistent, labels_from, labels_json
 from myoshift.signal.window_array import WindowArray
 from myoshift.signal.windows import Windows
 
 log = logging.getLogger(__name__)
 
-CLASSIFIERS = ("lda", "svm", "rf", "knn")
+CLASSIFIERS = ("lda", "svm", "rf", "knn", "ncm")
 _PROBE = 256  # training rows whose outputs a saved pipeline must reproduce
 REGRESSORS = ("ridge", "rf")
 #: modes of ``adapt`` (see `_FeaturePipeline._adapt_data`)
@@ -44,8 +45,9 @@ def make_classifier(name: str, seed: int = 0, **params: Any) -> BaseEstimator:
 
     ``lda``: LinearDiscriminantAnalysis (SVD solver); ``svm``: RBF SVC with probability
     estimates (5-fold sigmoid calibration); ``rf``: RandomForestClassifier(100 trees);
-    ``knn``: 5 nearest neighbours.
-    ``params`` override the defaults.
+    ``knn``: 5 nearest neighbours; ``ncm``: nearest class mean (`NearestClassMean`:
+    squared Euclidean, uniform class priors, probabilities a softmax of minus half the
+    squared distances). ``params`` override the defaults.
     """
     if name == "lda":
         return LinearDiscriminantAnalysis(**params)
@@ -60,6 +62,8 @@ def make_classifier(name: str, seed: int = 0, **params: Any) -> BaseEstimator:
         )
     if name == "knn":
         return KNeighborsClassifier(**{"n_neighbors": 5, **params})
+    if name == "ncm":
+        return NearestClassMean(**params)
     raise ConfigError(f"unknown classifier {name!r}; valid: {', '.join(CLASSIFIERS)}")
 
 

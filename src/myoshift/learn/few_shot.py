@@ -21,8 +21,8 @@ Its route (`few_shot_route`):
     regression on standardised embeddings) is trained on the support's ``embed`` — the
     pre-trained network with a head for the new classes, its body frozen.
 
-`nearest_mean` is the nearest class mean on embeddings (Snell et al. 2017's decision
-without episodic training), the third baseline of the few-shot regime.
+The few-shot regime's third baseline, the nearest class mean on embeddings (Snell et al.
+2017's decision without episodic training), is `myoshift.learn.nearest_mean`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sklearn.preprocessing import StandardScaler
 from myoshift.errors import ConfigError
 from myoshift.signal.windows import Windows
 
-__all__ = ["ROUTES", "few_shot_predict", "few_shot_route", "nearest_mean"]
+__all__ = ["ROUTES", "few_shot_predict", "few_shot_route"]
 
 ROUTES = ("own", "refit", "adapt", "new-head")
 
@@ -105,27 +105,3 @@ def few_shot_predict(estimator: Any, support: Windows, query: Windows) -> np.nda
     model = copy.deepcopy(estimator)
     model.adapt(support, support.y)
     return _among(model, query, classes)
-
-
-def nearest_mean(support_emb: Any, support_y: Any, query_emb: Any) -> np.ndarray:
-    """The class of the nearest support class mean (squared Euclidean) for every query.
-
-    Parameters
-    ----------
-    support_emb : array (n_support, d)
-    support_y : array (n_support,)
-    query_emb : array (n_query, d)
-    """
-    s, q = np.asarray(support_emb, dtype=np.float64), np.asarray(query_emb, dtype=np.float64)
-    y = np.asarray(support_y)
-    if s.ndim != 2 or q.ndim != 2 or s.shape[1] != q.shape[1] or len(y) != len(s):
-        raise ConfigError(
-            f"nearest_mean needs (n, d) embeddings of one width and one label per support "
-            f"row; got support {s.shape}, labels {y.shape}, query {q.shape}"
-        )
-    classes, inv = np.unique(y, return_inverse=True)
-    means = np.zeros((len(classes), s.shape[1]))
-    np.add.at(means, inv, s)
-    means /= np.bincount(inv)[:, None]
-    dist = (q**2).sum(1)[:, None] - 2 * q @ means.T + (means**2).sum(1)[None, :]
-    return classes[np.argmin(dist, axis=1)]

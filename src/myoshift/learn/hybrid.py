@@ -74,7 +74,7 @@ class EmbeddingClassifier(ClassicalClassifier):
         ``seed``) or an unfitted estimator with ``fit`` and ``embed``; cloned on `fit`.
     deep_params : dict or None
         Parameters replacing the deep estimator's (e.g. ``{"epochs": 5}``).
-    classifier : {"lda", "svm", "rf", "knn"}
+    classifier : {"lda", "svm", "rf", "knn", "ncm"}
     classifier_params : dict or None
         Overrides of the classifier's defaults (`make_classifier`); kNN's ``n_neighbors``
         is capped at the smallest class's row count.

@@ -25,21 +25,12 @@ from torch import nn
 from myoshift.errors import ConfigError, ShapeError
 from myoshift.models.base import EMGModel, build_model, get_model_class, register_model
 from myoshift.models.lstm_cnn_attention import TemporalAttention
+from myoshift.models.tcn import TCN
 
 __all__ = ["JOINS", "AuxEncoder", "EncoderFusion", "ImuFusion", "Join"]
 
 JOINS = ("concat", "gated", "attention")
-_RECIPE = {
-    "window_ms": 260,
-    "optimizer": "adamw",
-    "lr": 3e-3,
-    "weight_decay": 1e-2,
-    "schedule": "cosine",
-    "label_smoothing": 0.1,
-    "epochs": 30,
-    "batch_size": 128,
-    "note": "myoshift recipe (the tcn method's)",
-}
+_RECIPE = {**TCN.recipe, "note": "myoshift recipe (the tcn method's)"}
 _GIJSBERTS = (
     "Gijsberts, Atzori, Castellini, Müller & Caputo (2014), Movement error rate for "
     "evaluation of machine learning methods for sEMG-based hand movement classification, "
